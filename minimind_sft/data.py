@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #eb3784ab
 from __future__ import annotations
-import array, difflib, hashlib, json, os, shutil, time
+import array, difflib, functools, hashlib, json, os, random, re, shutil, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -13,10 +13,11 @@ import torch
 from torch.utils.data import Dataset
 
 # %% auto #0
-__all__ = ['ROLES', 'CACHE_VERSION', 'DataError', 'check_conversation', 'scan_jsonl', 'format_problems', 'assistant_markers',
-           'reference_loss_mask', 'loss_masks', 'ChatRenderer', 'cache_key', 'default_cache_dir', 'prepare_sft',
-           'SFTCache', 'SFTDataset', 'SFTCollator', 'PerSampleSFTDataset', 'token_pieces', 'mask_html', 'sample_html',
-           'mask_explorer', 'describe', 'prepare_main']
+__all__ = ['ROLES', 'CACHE_VERSION', 'SYNONYM_LANGUAGES', 'DataError', 'check_conversation', 'scan_jsonl', 'format_problems',
+           'assistant_markers', 'reference_loss_mask', 'loss_masks', 'ChatRenderer', 'cache_key', 'default_cache_dir',
+           'prepare_sft', 'SFTCache', 'SFTDataset', 'SFTCollator', 'PerSampleSFTDataset', 'token_pieces', 'mask_html',
+           'sample_html', 'mask_explorer', 'load_synonyms', 'augment_conversation', 'AugmentedSFTDataset', 'describe',
+           'prepare_main']
 
 # %% ../nbs/02_data.ipynb #c5bce279
 ROLES = ('system', 'user', 'assistant')
@@ -460,6 +461,181 @@ def mask_explorer(dataset):
     def show(_=None): out.value = sample_html(dataset, slider.value)
     slider.observe(show, 'value'); show()
     return W.VBox([slider, out])
+
+# %% ../nbs/02_data.ipynb #443f0fde
+SYNONYM_LANGUAGES = ('en', 'zh')
+
+def _synonyms_problem(d, special_tokens=('<unk>', '<s>', '</s>')) -> str | None:
+    "What is wrong with a parsed synonyms file, or `None`."
+    if not isinstance(d, dict): return f"expected a JSON object with \"en\" and/or \"zh\", got {type(d).__name__}"
+    for lang, table in d.items():
+        if lang not in SYNONYM_LANGUAGES: return f'unknown language {json.dumps(lang, ensure_ascii=False)}; expected "en" and/or "zh"'
+        if not isinstance(table, dict): return f'"{lang}" must be an object mapping each word to a list of synonyms'
+        for word, syns in table.items():
+            where = f'"{lang}"."{word}"'
+            if not word.strip(): return f'"{lang}" has an empty word'
+            if not isinstance(syns, list) or not syns or not all(isinstance(s, str) and s.strip() for s in syns):
+                return f'{where} must be a non-empty list of non-empty strings'
+            for t in special_tokens:
+                if any(t in s for s in [word, *syns]): return f'{where} contains the special token "{t}"'
+    return None
+
+def load_synonyms(path: str | Path | None = None, # a synonyms JSON file; None = the bundled data/synonyms.json
+                 ) -> dict[str, dict[str, list[str]]]:
+    "Read a synonym dictionary `{\"en\": {word: [synonyms]}, \"zh\": {...}}`; errors name the file."
+    if path is None:
+        from minimind_sft.config import find_settings
+        path = find_settings().parent/'data'/'synonyms.json'
+    path = Path(path).expanduser()
+    if not path.is_file(): raise FileNotFoundError(f"synonyms file not found: {path}")
+    try: d = json.loads(path.read_text(encoding='utf-8-sig'))
+    except UnicodeDecodeError as e: raise DataError(f"{path}: not valid UTF-8 (byte {e.start})") from None
+    except json.JSONDecodeError as e: raise DataError(f"{path}:{e.lineno}: invalid JSON: {e.msg} (column {e.colno})") from None
+    problem = _synonyms_problem(d)
+    if problem: raise DataError(f"{path}: {problem}")
+    return {lang: dict(d.get(lang, {})) for lang in SYNONYM_LANGUAGES}
+
+# %% ../nbs/02_data.ipynb #4621b8a5
+_EN_KEEP = set("""zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen
+seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million billion
+half double twice triple quarter third plus minus times divided multiplied by over from add added subtract subtracted
+multiply divide sum product difference quotient remainder total more less than greater fewer before after between
+ascending descending increasing decreasing reverse backwards first last largest smallest biggest greatest lowest highest
+maximum minimum even odd not no never none without each every and of to into per many much""".split())
+_EN_UNIT = re.compile(r'(?:kilo|centi|milli)?(?:met|lit)(?:re|er)s?|(?:kilo)?grams?|tonnes?|tons?|pounds?|ounces?|feet|foot|'
+                      r'inch(?:es)?|miles?|yards?|hours?|minutes?|seconds?|days?|weeks?|months?|years?|degrees?|'
+                      r'celsius|fahrenheit|kg|km|cm|mm|ml|[glhs]|min')
+_ZH_KEEP = set('零〇一二两三四五六七八九十百千万亿' '加减乘除以余倍半和差积商负正平方根等于大小多少几'
+               '前后第最升降从到至早晚' '不没非否' '年月日时分秒天周星期号' '米克升吨斤度里毫厘公' '个字位')
+_CJK = re.compile(r'[\u3400-\u9fff]')
+_PROTECTED = re.compile(r'"[^"\n]*"|“[^”\n]*”|‘[^’\n]*’|「[^」\n]*」|『[^』\n]*』|《[^》\n]*》|(?<!\w)\'[^\'\n]*\'(?!\w)|(?i:\bword\s+)\S+')
+
+def _protected_spans(text: str) -> list[tuple[int, int]]:
+    "Quoted spans (and the word after \"word\"): never edited."
+    return [m.span() for m in _PROTECTED.finditer(text)]
+
+def _free(start: int, end: int, spans) -> bool: return all(end <= s or start >= e for s, e in spans)
+
+@functools.lru_cache(maxsize=8)
+def _alternation(keys: frozenset, whole_words: bool) -> re.Pattern:
+    "One regex for all keys, longest first (so `等于多少` wins over `多少`); English: whole words, any case."
+    alt = '|'.join(map(re.escape, sorted(keys, key=lambda k: (-len(k), k))))
+    return re.compile(rf'\b(?:{alt})\b', re.IGNORECASE) if whole_words else re.compile(alt)
+
+def _synonym_edits(text: str, synonyms: dict) -> list[tuple[int, int, list[str]]]:
+    "Every `(start, end, replacements)` synonym edit of `text` outside quotes."
+    spans = _protected_spans(text)
+    en = {k.lower(): v for k, v in synonyms.get('en', {}).items()}
+    zh = synonyms.get('zh', {})
+    found = []
+    if en: found += [(m, en[m.group().lower()]) for m in _alternation(frozenset(en), whole_words=True).finditer(text)]
+    if zh: found += [(m, zh[m.group()]) for m in _alternation(frozenset(zh), whole_words=False).finditer(text)]
+    edits = []
+    for m, syns in found:
+        old = m.group()
+        choices = [s[0].upper() + s[1:] if old[0].isupper() else s for s in syns if s.lower() != old.lower()]
+        if choices and _free(*m.span(), spans): edits.append((m.start(), m.end(), choices))
+    return edits
+
+def _droppable_word(w: str, reply_words: set) -> bool:
+    return w.isalpha() and w.islower() and w not in _EN_KEEP and not _EN_UNIT.fullmatch(w) and w not in reply_words
+
+def _dropout_edits(text: str, reply_words: set, reply_chars: set) -> list[tuple[int, int, list[str]]]:
+    "Every `(start, end, [''])` edit that drops one word (or one CJK character) of `text`."
+    spans, edits = _protected_spans(text), []
+    words = list(re.finditer(r'\S+', text))
+    if len(words) > 5:
+        for j, m in enumerate(words):
+            if not (_droppable_word(m.group(), reply_words) and _free(*m.span(), spans)): continue
+            # the word and the space after it (the space before it, for the last word): line breaks survive
+            edits.append((m.start(), words[j + 1].start(), ['']) if j + 1 < len(words) else (words[j - 1].end(), m.end(), ['']))
+    chars = list(_CJK.finditer(text))
+    if len(chars) > 5:
+        edits += [(m.start(), m.end(), ['']) for m in chars
+                  if m.group() not in _ZH_KEEP and m.group() not in reply_chars and _free(*m.span(), spans)]
+    return edits
+
+def augment_conversation(conversations: list[dict], # one sample's messages (left untouched)
+                         rng: random.Random, # the source of every random choice
+                         synonyms: dict, # from `load_synonyms`
+                        ) -> list[dict]:
+    "A new conversation with one synonym replaced or one word dropped in a user turn (unchanged if neither applies)."
+    replies = ' '.join(m['content'] for m in conversations if m['role'] == 'assistant')
+    reply_words, reply_chars = set(re.findall(r'[^\W\d_]+', replies.lower())), set(_CJK.findall(replies))
+    users = [k for k, m in enumerate(conversations) if m['role'] == 'user']
+    ops = [lambda t: _synonym_edits(t, synonyms), lambda t: _dropout_edits(t, reply_words, reply_chars)]
+    if rng.random() < 0.5: ops.reverse()
+    out = [dict(m) for m in conversations]
+    for op in ops:
+        edits = [(k, *e) for k in users for e in op(conversations[k]['content'])]
+        if not edits: continue
+        k, start, end, choices = rng.choice(edits)
+        text = conversations[k]['content']
+        new = text[:start] + rng.choice(choices) + text[end:]
+        if new.strip(): out[k]['content'] = new
+        return out
+    return out
+
+# %% ../nbs/02_data.ipynb #e553e35e
+class AugmentedSFTDataset(Dataset):
+    "An `SFTDataset` whose user turns get a synonym or a dropped word, with probability `prob` per sample and epoch."
+    def __init__(self, dataset: SFTDataset, # the data set to augment
+                 synonyms=None, # a `load_synonyms` dict, a synonyms JSON path, or None for the bundled one
+                 prob: float = 0.3, # probability that a sample is augmented (per epoch)
+                 seed: int = 42, # with the epoch and the index, decides every augmentation
+                ):
+        if not 0 <= prob <= 1: raise ValueError(f"prob (augment_prob) must be between 0 and 1, got {prob}")
+        self.dataset, self.prob, self.seed, self.epoch = dataset, prob, seed, 0
+        self.synonyms = synonyms if isinstance(synonyms, dict) else load_synonyms(synonyms)
+        self.bos, self.eos = assistant_markers(dataset.tokenizer)
+        self.special = _special_strings(dataset.tokenizer)
+        self._renderer = None
+
+    def __getstate__(self): return {**self.__dict__, '_renderer': None}   # the compiled template stays behind
+    def set_epoch(self, epoch: int): self.epoch = epoch
+    def __len__(self): return len(self.dataset)
+
+    tokenizer = property(lambda self: self.dataset.tokenizer)
+    pad_id = property(lambda self: self.dataset.pad_id)
+    max_length = property(lambda self: self.dataset.max_length)
+    pad_to_max = property(lambda self: self.dataset.pad_to_max)
+    jsonl_path = property(lambda self: self.dataset.jsonl_path)
+    cache = property(lambda self: self.dataset.cache)
+    lengths = property(lambda self: self.dataset.lengths, doc="Cached tokens per sample (an augmented item may differ by a few).")
+    def stats(self) -> dict: return self.dataset.stats()
+
+    def _rng(self, i: int) -> random.Random: return random.Random(f"{self.seed}:{self.epoch}:{i}")
+
+    def _read(self, i: int) -> list[dict]:
+        "Sample `i`'s conversation, re-read from its line of the JSONL file."
+        with open(self.jsonl_path, 'rb') as f:
+            f.seek(int(self.cache.byte_offsets[i])); raw = f.readline()
+        try: return json.loads(raw.decode('utf-8-sig'))['conversations']
+        except (ValueError, KeyError, TypeError):
+            raise DataError(f"{self.jsonl_path}:{int(self.cache.lines[i])}: cannot re-read this sample for augmentation; "
+                            "was the file changed after its cache was built? Run again to rebuild the cache") from None
+
+    def conversation(self, i: int) -> tuple[list[dict], bool]:
+        "Sample `i`'s conversation as this epoch sees it, and whether augmentation changed it."
+        conv, rng = self._read(i), self._rng(i)
+        if rng.random() >= self.prob: return conv, False
+        new = augment_conversation(conv, rng, self.synonyms)
+        if new == conv or any(t in m['content'] for m in new for t in self.special): return conv, False
+        return new, True
+
+    def __getitem__(self, i):
+        if self._rng(i).random() >= self.prob: return self.dataset[i]     # the same draw `conversation` makes
+        conv, changed = self.conversation(i)
+        if not changed: return self.dataset[i]
+        if self._renderer is None: self._renderer = ChatRenderer(self.tokenizer)
+        enc = self.tokenizer.backend_tokenizer.encode(self._renderer(conv), add_special_tokens=False)
+        ids = np.asarray(enc.ids[:self.max_length], dtype=np.int64)
+        mask = loss_masks(ids, np.array([0, len(ids)]), self.bos, self.eos)
+        ids, mask = torch.from_numpy(ids), torch.from_numpy(mask.astype(np.int64))
+        if self.pad_to_max and len(ids) < self.max_length:
+            pad = self.max_length - len(ids)
+            ids = torch.cat([ids, ids.new_full((pad,), self.pad_id)]); mask = torch.cat([mask, mask.new_zeros(pad)])
+        return ids[:-1], ids[1:], mask[1:]
 
 # %% ../nbs/02_data.ipynb #96400dec
 def describe(dataset: SFTDataset, name: str = 'data') -> str:
