@@ -149,3 +149,21 @@ def test_dataloader_workers_map_the_cache(tmp_path, tokenizer):
     batches = list(loader)
     direct = SFTCollator(tokenizer.pad_token_id)([ds[0], ds[1]])
     assert all(torch.equal(a, b) for a, b in zip(batches[0], direct))
+
+
+def test_worker_processes_build_the_same_cache(tmp_path, tokenizer):
+    from minimind_sft.data import _build_cache
+    rows = [l for l in (DATA / 'sft_train.jsonl').read_text(encoding='utf-8').splitlines()][:900]
+    path = write_jsonl(tmp_path / 'd.jsonl', rows[:400] + ['{bad'] + rows[400:])
+    outs = []
+    for n in (1, 2):
+        out = tmp_path / f'p{n}'; out.mkdir()
+        meta = _build_cache(path, tokenizer, 256, out, skip_bad_lines=True, num_proc=n, chunk_size=100)
+        outs.append((out, meta))
+    (a, ma), (b, mb) = outs
+    assert ma == mb and ma['samples'] == 900 and ma['skipped'] == 1 and f'{path}:401: invalid JSON' in ma['skipped_examples'][0]
+    for f in ('ids.bin', 'mask.bin', 'offsets.npy', 'lines.npy', 'byte_offsets.npy'):
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+    with pytest.raises(DataError, match=':401: invalid JSON'):
+        out = tmp_path / 'p3'; out.mkdir()
+        _build_cache(path, tokenizer, 256, out, skip_bad_lines=False, num_proc=2, chunk_size=100)
