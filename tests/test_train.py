@@ -35,8 +35,9 @@ def test_cli_run_writes_weights_metrics_and_resume_file(tmp_path, cache):
     sd = torch.load(tmp_path / 'full_sft_128.pth')                      # dense: no _moe, no experts
     assert not any('experts' in k for k in sd) and not (tmp_path / 'full_sft_128_moe.pth').exists()
     MiniMindLM(LMConfig(dim=128, n_layers=2)).load_state_dict(sd, strict=True)
-    recs = metrics(tmp_path)
+    recs = [r for r in metrics(tmp_path) if 'loss' in r]
     assert [r['step'] for r in recs] == [1, 2, 3, 4]
+    assert metrics(tmp_path)[-1].keys() >= {'step', 'val_loss'}            # final weights validated
     assert {'epoch', 'step', 'loss', 'aux_loss', 'lr', 'grad_norm', 'tokens_per_sec', 'loss_tokens'} <= set(recs[0])
     ck = torch.load(tmp_path / 'resume_128.pth', weights_only=False)
     assert ck['state']['step'] == 4 and ck['state']['micro'] == 4
