@@ -1,0 +1,64 @@
+"The run notebook under papermill: a short run leaves an executed record with its plot; bad parameters fail early; DDP from the notebook."
+import json, os, subprocess, sys
+from pathlib import Path
+import pytest
+from conftest import ROOT
+
+NB = ROOT / 'nbs' / 'train.ipynb'
+ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'WANDB_MODE': 'offline', 'PYTHONWARNINGS': 'ignore'}
+ENV.pop('IN_TEST', None)
+
+
+def papermill(out_nb, *params, timeout=600):
+    cmd = [sys.executable, '-m', 'papermill', str(NB), str(out_nb), '--cwd', str(ROOT / 'nbs'), '-k', 'python3']
+    for k, v in params: cmd += ['-p', k, str(v)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=timeout)
+
+
+def outputs(nb_path):
+    nb = json.loads(Path(nb_path).read_text())
+    return [o for c in nb['cells'] if c['cell_type'] == 'code' for o in c.get('outputs', [])]
+
+
+def short(tmp_path, **extra):
+    params = dict(max_steps=6, batch_size=8, eval_interval=3, log_interval=2, eval_prompts=4, max_new_tokens=16,
+                  out_dir=tmp_path / 'out', cache_dir=tmp_path / 'cache')
+    params.update(extra)
+    return list(params.items())
+
+
+def test_short_run_leaves_an_executed_record(tmp_path):
+    r = papermill(tmp_path / 'run.ipynb', *short(tmp_path, dim=96))
+    assert r.returncode == 0, r.stderr[-3000:]
+    outs = outputs(tmp_path / 'run.ipynb')
+    assert not [o for o in outs if o['output_type'] == 'error']
+    assert sum('image/png' in o.get('data', {}) for o in outs) >= 2          # the LR schedule and the loss plot
+    text = ''.join(''.join(o.get('text', '')) + ''.join(o.get('data', {}).get('text/html', '')) for o in outs)
+    assert 'before SFT' in text and 'after SFT' in text
+    out = tmp_path / 'out'
+    assert {'full_sft_96.pth', 'metrics.jsonl', 'loss.png', 'lr_schedule.png', 'before_after.json'} <= {p.name for p in out.iterdir()}
+    ba = json.loads((out / 'before_after.json').read_text())
+    assert ba['after']['validation loss'] < ba['before']['validation loss']
+
+
+def test_unknown_parameter_fails_first(tmp_path):
+    r = papermill(tmp_path / 'bad.ipynb', ('dimm', 768), ('out_dir', tmp_path / 'out'))
+    assert r.returncode != 0 and "unknown parameter(s) dimm" in r.stderr + r.stdout
+    assert not (tmp_path / 'out').exists()
+
+
+def test_bad_value_fails_first(tmp_path):
+    r = papermill(tmp_path / 'bad.ipynb', ('batch_size', 'many'), ('out_dir', tmp_path / 'out'))
+    assert r.returncode != 0 and "batch_size = 'many'" in r.stderr + r.stdout
+    assert not (tmp_path / 'out').exists()
+
+
+def test_two_processes_from_the_notebook(tmp_path):
+    r = papermill(tmp_path / 'ddp.ipynb', *short(tmp_path, nproc_per_node=2, batch_size=4))
+    assert r.returncode == 0, r.stderr[-3000:]
+    outs = outputs(tmp_path / 'ddp.ipynb')
+    log = ''.join(''.join(o.get('text', '')) for o in outs)
+    assert 'x 2 process(es)' in log and 'done: 6 optimizer steps' in log
+    metrics = [json.loads(l) for l in (tmp_path / 'out' / 'metrics.jsonl').read_text().splitlines()]
+    assert max(m['step'] for m in metrics) == 6
+    assert sum('image/png' in o.get('data', {}) for o in outs) >= 2
