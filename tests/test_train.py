@@ -173,3 +173,17 @@ def test_augmented_runs_are_deterministic_given_the_seed(tmp_path, cache):
     assert losses(tmp_path / 'a') == losses(tmp_path / 'b')
     c = cli(tmp_path / 'c', cache, *common, '--seed', 7)
     assert c.returncode == 0 and losses(tmp_path / 'c') != losses(tmp_path / 'a')
+
+
+def test_cpu_bf16_autocast_stays_close_to_float32(tmp_path, cache):
+    from minimind_sft.trainer import cpu_bf16_supported
+    if not cpu_bf16_supported(): pytest.skip('this CPU has no native bf16')
+    common = ('--max_steps', 20, '--log_interval', 1, '--val_data_path', 'none', '--batch_size', 8)
+    a = cli(tmp_path / 'fp32', cache, *common, '--dtype', 'float32')
+    b = cli(tmp_path / 'bf16', cache, *common, '--dtype', 'bfloat16')
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    la, lb = losses(tmp_path / 'fp32'), losses(tmp_path / 'bf16')
+    assert la != lb                                                          # bf16 really computed something else
+    assert all(abs(la[s] - lb[s]) / la[s] < 0.03 for s in la), (la, lb)      # ... and stayed within 3%
+    sd = torch.load(tmp_path / 'bf16' / 'full_sft_128.pth')
+    assert all(v.dtype == torch.float32 for v in sd.values())               # master weights stay float32
