@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['make_big_jsonl', 'bench_data', 'bench_model', 'bench_train', 'main']
+__all__ = ['BENCH_VARIANTS', 'PEAK_BF16_TFLOPS', 'make_big_jsonl', 'bench_data', 'bench_model', 'bench_train', 'plot_bench',
+           'main']
 
 # %% ../nbs/08_bench.ipynb #54131078
 def _repo_data() -> Path:
@@ -121,8 +122,8 @@ def bench_model(batch_size: int = 8,  # sequences per step
         model = MiniMindLM(config).to(device).train()
         ids = torch.randint(3, config.vocab_size, (B, T), device=device)
         def step():
-            out = model(ids, labels=ids)
-            (out.loss + out.aux_loss).backward()
+            out = model(ids, targets=ids, loss_mask=torch.ones_like(ids))   # the trainer's logit-free loss
+            (out.ce_sum / ids.numel() + out.aux_loss).backward()
             model.zero_grad(set_to_none=True)
         step()  # warm-up: allocator, kernels, lazy init
         times = []
@@ -152,55 +153,155 @@ def bench_model(batch_size: int = 8,  # sequences per step
                 ratio_batch_size=rB, ratio_seq_len=rT)
 
 # %% ../nbs/08_bench.ipynb #cb9f2bbf
-def bench_train(preset: str = 'small', # settings.ini preset for the model size
-                batch_size: int = 8, # samples per step
-                max_seq_len: int = 512, # MiniMind's max_seq_len
-                steps: int = 6, # timed steps per variant (after one warm-up step)
-                data_path: str | Path | None = None, # default: the bundled validation set
-                device: str = 'cpu') -> dict:
-    "Optimizer steps/s and non-pad tokens/s of the training step, dynamic padding vs --pad_to_max, same batches."
-    import torch
+BENCH_VARIANTS = {   # name -> trainer settings that differ from plain dynamic padding in float32
+    'pad_to_max fp32 (MiniMind)': dict(pad_to_max=True, dtype='float32'),
+    'dynamic fp32': dict(dtype='float32'),
+    'dynamic bf16': dict(dtype='bfloat16'),
+    'group_by_length bf16': dict(dtype='bfloat16', group_by_length=True),
+    'packing bf16': dict(dtype='bfloat16', packing=True),
+    'packing bf16 + compile': dict(dtype='bfloat16', packing=True, use_compile=True),
+    'packing bf16 + checkpointing': dict(dtype='bfloat16', packing=True, gradient_checkpointing=True),
+}
+
+PEAK_BF16_TFLOPS = {'H200': 989.0, 'H100': 989.0, 'H800': 989.0, 'A100': 312.0, 'A800': 312.0, 'L40S': 362.0,
+                    'L4': 121.0, 'A10': 125.0, 'RTX 4090': 165.0}   # dense bf16 tensor-core peaks, TFLOP/s
+
+def _batches_for(variant: dict, lengths: np.ndarray, batch_size: int, max_seq_len: int, seed: int = 0) -> list:
+    "The variant's batches over samples 0..n-1: lists of sample indices, or of packed rows."
+    from minimind_sft.data import pack_rows
+    n = len(lengths)
+    order = np.random.default_rng(seed).permutation(n).tolist()
+    if variant.get('packing'):
+        rows = pack_rows(np.maximum(lengths - 1, 1), max_seq_len - 1, seed)
+        return [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
+    if variant.get('group_by_length'): order = sorted(order, key=lambda i: -lengths[i])
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+def _run_variant(spec: dict) -> dict:
+    "Train one variant over the given samples (in this process) and measure it."
+    import contextlib, torch
     from minimind_sft.config import load_config
-    from minimind_sft.data import SFTCollator, SFTDataset
+    from minimind_sft.data import PackedCollator, SFTCollator, SFTDataset
     from minimind_sft.model import MiniMindLM, count_parameters
     from minimind_sft.tokenizer import load_tokenizer
-    from minimind_sft.trainer import EpochBatches, lm_config, masked_ce, mean_loss
-    cfg = load_config(preset, max_seq_len=max_seq_len, batch_size=batch_size)
+    from minimind_sft.trainer import autocast_for, compile_model, lm_config
+    v, dev = spec['variant'], spec['device']
+    cfg = load_config(spec['preset'], max_seq_len=spec['max_seq_len'], batch_size=spec['batch_size'])
     tok = load_tokenizer(cfg.tokenizer_path)
-    with tempfile.TemporaryDirectory() as d:
-        ds = SFTDataset(data_path or _repo_data()/'sft_val.jsonl', tok, max_seq_len, pad_to_max=False, cache_dir=d, verbose=False)
-        batches = EpochBatches(len(ds), batch_size, seed=0)(0)[:steps + 1]
-        items = [[ds[i] for i in b] for b in batches]
-        real = [int(sum(len(x) for x, _, _ in b)) for b in items]
+    ds = SFTDataset(spec['data_path'], tok, spec['max_seq_len'], pad_to_max=False, cache_dir=spec['cache_dir'], verbose=False)
+    idx = spec['samples']
+    lengths = ds.lengths[idx]
+    T = spec['max_seq_len'] - 1
+    if v.get('packing'): collate = PackedCollator(tok.pad_token_id, T)
+    else: collate = SFTCollator(tok.pad_token_id, T if v.get('pad_to_max') else None)
+    batches = []
+    for b in _batches_for(v, lengths, spec['batch_size'], spec['max_seq_len']):
+        items = [[ds[idx[i]] for i in r] for r in b] if v.get('packing') else [ds[idx[i]] for i in b]
+        batches.append([t.to(dev) for t in collate(items)])
+    torch.manual_seed(0)
+    lm = lm_config(cfg)
+    model = MiniMindLM(lm).to(dev).train()
+    model.gradient_checkpointing = bool(v.get('gradient_checkpointing'))
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, fused=dev.startswith('cuda') or None)
+    autocast, note = autocast_for(v.get('dtype', 'float32'), dev)
+    compiled = v.get('use_compile') and compile_model(model) is None
+    def step(batch):
+        X, Y, M, *D = batch
+        with autocast:
+            out = model(X, targets=Y, loss_mask=M, doc_ids=D[0] if D else None)
+        (out.ce_sum / M.sum().clamp(min=1) + out.aux_loss).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step(); opt.zero_grad(set_to_none=True)
+    sync = torch.cuda.synchronize if dev.startswith('cuda') else (lambda: None)
+    t_warm = time.perf_counter()
+    for b in {0: batches[0], 1: batches[-1]}.values(): step(b)   # allocator, kernels, compilation: first and last shapes
+    sync(); t_warm = time.perf_counter() - t_warm
+    if dev.startswith('cuda'): torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    for b in batches: step(b)
+    sync(); sec = time.perf_counter() - t0
+    if dev.startswith('cuda'): peak = torch.cuda.max_memory_allocated() / 2**20
+    else: peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    n_params = count_parameters(model)
+    head = lm.vocab_size * lm.dim
+    real = int((lengths - 1).sum())
+    loss_tokens = int(sum(int(b[2].sum()) for b in batches))
+    attn_pairs = float(((lengths - 1) * lengths / 2).sum())
+    flops = 6 * (n_params - head) * real + 6 * head * loss_tokens + 12 * lm.n_layers * lm.dim * attn_pairs
+    dtype_run = v.get('dtype', 'float32') if note is None else 'float32'
+    if v.get('dtype') == 'bfloat16' and note is not None: dtype_run = 'float32 (no bf16 units)'
+    if v.get('use_compile') and not compiled: dtype_run += ', uncompiled'
+    return dict(seconds=sec, samples=len(idx), real_tokens=real, loss_tokens=loss_tokens,
+                computed_tokens=int(sum(b[0].numel() for b in batches)), steps=len(batches), peak_mib=peak,
+                flops=flops, params=n_params, dtype_run=dtype_run, warmup_seconds=t_warm)
+
+def _variant_main():
+    spec = json.loads(sys.argv[1])
+    print('RESULT ' + json.dumps(_run_variant(spec)))
+
+def bench_train(preset: str = 'small', # settings.ini preset for the model size
+                batch_size: int = 8, # samples (or packed rows) per step
+                max_seq_len: int = 512, # MiniMind's max_seq_len
+                samples: int = 96, # how many samples every variant trains on
+                data_path: str | Path | None = None, # default: the bundled validation set
+                device: str = 'cpu',
+                variants: list[str] | None = None, # names from BENCH_VARIANTS (default: all)
+                seed: int = 0) -> dict:
+    "Print and return the variants table: the same samples trained seven ways, each in a fresh process."
+    import torch
+    from minimind_sft.config import load_config
+    from minimind_sft.data import SFTDataset
+    from minimind_sft.tokenizer import load_tokenizer
+    cfg = load_config(preset)
+    data_path = str(data_path or _repo_data()/'sft_val.jsonl')
+    names = variants or list(BENCH_VARIANTS)
     rows = {}
-    for name, pad_to in (('--pad_to_max (MiniMind)', max_seq_len - 1), ('dynamic padding (default)', None)):
-        torch.manual_seed(0)
-        model = MiniMindLM(lm_config(cfg)).to(device).train()
-        opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate)
-        collate = SFTCollator(tok.pad_token_id, pad_to)
-        def step(b):
-            X, Y, M = (t.to(device) for t in collate(b))
-            out = model(X)
-            s, n = masked_ce(out.logits, Y, M)
-            (mean_loss(s, n) + out.aux_loss).backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step(); opt.zero_grad(set_to_none=True)
-            return X.numel()
-        step(items[0])                                           # warm-up
-        if device.startswith('cuda'): torch.cuda.synchronize()
-        t0, computed = time.perf_counter(), 0
-        for b in items[1:]: computed += step(b)
-        if device.startswith('cuda'): torch.cuda.synchronize()
-        sec = time.perf_counter() - t0
-        rows[name] = dict(steps_per_sec=steps / sec, nonpad_tokens_per_sec=sum(real[1:]) / sec, computed_tokens=computed)
-    base = rows['--pad_to_max (MiniMind)']['nonpad_tokens_per_sec']
-    print(f"training step, {preset} preset ({count_parameters(model)/1e6:.1f}M), batch {batch_size} x max {max_seq_len}, "
-          f"{device}, fp32, {steps} steps on the same batches of {Path(data_path or 'sft_val.jsonl').name}:")
-    print(f"  {'variant':28} {'steps/s':>8} {'non-pad tok/s':>14} {'tokens computed':>16} {'x pad_to_max':>13}")
-    for name, r in rows.items():
-        print(f"  {name:28} {r['steps_per_sec']:8.3f} {r['nonpad_tokens_per_sec']:14,.0f} {r['computed_tokens']:16,} "
-              f"{r['nonpad_tokens_per_sec']/base:13.2f}")
+    with tempfile.TemporaryDirectory() as cache:
+        ds = SFTDataset(data_path, load_tokenizer(cfg.tokenizer_path), max_seq_len, pad_to_max=False, cache_dir=cache, verbose=False)
+        idx = np.random.default_rng(seed).permutation(len(ds))[:samples].tolist()
+        for name in names:
+            spec = dict(variant=BENCH_VARIANTS[name], preset=preset, batch_size=batch_size, max_seq_len=max_seq_len,
+                        data_path=data_path, cache_dir=cache, samples=idx, device=device)
+            env = {**os.environ, 'PYTHONWARNINGS': 'ignore'}
+            r = subprocess.run([sys.executable, '-c', 'from minimind_sft.bench import _variant_main; _variant_main()',
+                                json.dumps(spec)], capture_output=True, text=True, env=env)
+            out = [l for l in r.stdout.splitlines() if l.startswith('RESULT ')]
+            if r.returncode or not out: raise RuntimeError(f"variant {name!r} failed:\n{r.stderr[-3000:]}")
+            rows[name] = json.loads(out[-1][7:])
+    card = torch.cuda.get_device_name() if device.startswith('cuda') else None
+    peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if card and k in card), None)
+    base = rows[names[0]]['real_tokens'] / rows[names[0]]['seconds']
+    first = rows[names[0]]
+    where = card or f"CPU, {torch.get_num_threads()} threads"
+    print(f"training {first['samples']} samples of {Path(data_path).name} ({first['real_tokens']:,} non-pad tokens, "
+          f"{first['loss_tokens']:,} with loss), {preset} preset ({first['params']/1e6:.1f}M), batch {batch_size}, "
+          f"max_seq_len {max_seq_len}, on {where}, torch {torch.__version__}:")
+    head = f"  {'variant':28} {'dtype run':26} {'s/sample':>9} {'non-pad tok/s':>14} {'loss tok/s':>11} {'x first':>8} {'peak MiB':>9}"
+    print(head + (f" {'MFU':>6}" if peak else ''))
+    for name in names:
+        r = rows[name]
+        r['nonpad_tokens_per_sec'] = r['real_tokens'] / r['seconds']
+        r['loss_tokens_per_sec'] = r['loss_tokens'] / r['seconds']
+        r['ratio'] = r['nonpad_tokens_per_sec'] / base
+        r['mfu'] = r['flops'] / r['seconds'] / (peak * 1e12) if peak else None
+        line = (f"  {name:28} {r['dtype_run']:26} {r['seconds']/r['samples']:9.4f} {r['nonpad_tokens_per_sec']:14,.0f} "
+                f"{r['loss_tokens_per_sec']:11,.0f} {r['ratio']:8.2f} {r['peak_mib']:9,.0f}")
+        print(line + (f" {r['mfu']:6.1%}" if peak else ''))
+    if peak: print(f"  MFU against {card}'s dense bf16 peak of {peak:.0f} TFLOP/s")
     return rows
+
+def plot_bench(rows: dict, title: str = ''):
+    "Bar chart of non-pad tokens/s per variant (the table of `bench_train`)."
+    import matplotlib.pyplot as plt
+    names = list(rows)
+    vals = [rows[n]['nonpad_tokens_per_sec'] for n in names]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(names) + 1))
+    ax.barh(names[::-1], vals[::-1], color='tab:blue')
+    for i, (n, v) in enumerate(zip(names[::-1], vals[::-1])):
+        ax.text(v, i, f" {v:,.0f} ({rows[n]['ratio']:.2f}x)", va='center', fontsize=8)
+    ax.set_xlabel('non-pad tokens / s'); ax.set_title(title or 'training throughput, same samples')
+    ax.set_xlim(0, max(vals) * 1.3); plt.tight_layout()
+    return fig
 
 # %% ../nbs/08_bench.ipynb #826a681e
 def main(argv: list[str] | None = None):
@@ -215,13 +316,16 @@ def main(argv: list[str] | None = None):
     m.add_argument('--batch_size', type=int, default=8); m.add_argument('--seq_len', type=int, default=512)
     m.add_argument('--steps', type=int, default=3); m.add_argument('--dim', type=int, default=512)
     m.add_argument('--n_layers', type=int, default=8); m.add_argument('--device', default='cpu')
-    t = sub.add_parser('train', help='training steps/s and non-pad tokens/s: dynamic padding vs --pad_to_max')
+    t = sub.add_parser('train', help='the same samples trained seven ways (padding, dtype, grouping, packing, compile)')
     t.add_argument('--preset', default='small'); t.add_argument('--batch_size', type=int, default=8)
-    t.add_argument('--max_seq_len', type=int, default=512); t.add_argument('--steps', type=int, default=6)
+    t.add_argument('--max_seq_len', type=int, default=512); t.add_argument('--samples', type=int, default=96)
     t.add_argument('--data_path', default=None); t.add_argument('--device', default='cpu')
+    t.add_argument('--variants', nargs='*', default=None, help=f"some of: {', '.join(BENCH_VARIANTS)}")
+    t.add_argument('--json', default=None, help='also write the rows to this JSON file')
     args = p.parse_args(argv)
     if args.what == 'train':
-        bench_train(args.preset, args.batch_size, args.max_seq_len, args.steps, args.data_path, args.device)
+        rows = bench_train(args.preset, args.batch_size, args.max_seq_len, args.samples, args.data_path, args.device, args.variants)
+        if args.json: Path(args.json).write_text(json.dumps(rows, indent=1))
     elif args.what == 'data':
         bench_data(args.data_path, args.tokenizer_path, args.max_length, args.lines, args.workdir)
     else:

@@ -80,6 +80,7 @@ class TrainConfig:
     max_seq_len: int  # maximum tokens per sample (longer samples are truncated)
     use_moe: bool  # mixture-of-experts feed-forward layers
     data_path: str  # SFT training data (MiniMind JSONL)
+    use_compile: bool  # torch.compile the model (warns and runs uncompiled where it cannot)
     # --- extensions ---
     tokenizer_path: str  # Hugging Face tokenizer folder
     from_weight: str  # pretrain ({out_dir}/pretrain_{dim}{_moe}.pth), none (random init), or a .pth path
@@ -94,6 +95,9 @@ class TrainConfig:
     augment_prob: float  # probability that a sample is augmented
     synonyms_path: Optional[str]  # synonym dictionary JSON for augmentation (default: bundled)
     pad_to_max: bool  # pad every batch to max_seq_len as MiniMind does (slower, same loss)
+    packing: bool  # pack whole samples into rows of max_seq_len - 1 tokens, attention kept per sample
+    group_by_length: bool  # batch samples of similar length together (less padding)
+    gradient_checkpointing: bool  # recompute each block in the backward pass: less memory, about 1/3 more compute
     skip_bad_lines: bool  # skip invalid data lines (reporting how many) instead of stopping
     cache_dir: Optional[str]  # tokenisation cache folder (default: .cache beside the data file)
     seed: int  # random seed for initialisation, shuffling and augmentation

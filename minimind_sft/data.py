@@ -17,7 +17,8 @@ __all__ = ['ROLES', 'CACHE_VERSION', 'SYNONYM_LANGUAGES', 'DataError', 'check_co
            'scan_jsonl', 'format_problems', 'assistant_markers', 'reference_loss_mask', 'loss_masks', 'ChatRenderer',
            'cache_key', 'default_cache_dir', 'ChunkPreparer', 'default_num_proc', 'prepare_sft', 'SFTCache',
            'SFTDataset', 'SFTCollator', 'PerSampleSFTDataset', 'token_pieces', 'mask_html', 'sample_html',
-           'mask_explorer', 'load_synonyms', 'augment_conversation', 'AugmentedSFTDataset', 'describe', 'prepare_main']
+           'mask_explorer', 'pack_rows', 'PackedRows', 'PackedCollator', 'load_synonyms', 'augment_conversation',
+           'AugmentedSFTDataset', 'describe', 'prepare_main']
 
 # %% ../nbs/02_data.ipynb #6f4323b4
 ROLES = ('system', 'user', 'assistant')
@@ -512,6 +513,66 @@ def mask_explorer(dataset):
     def show(_=None): out.value = sample_html(dataset, slider.value)
     slider.observe(show, 'value'); show()
     return W.VBox([slider, out])
+
+# %% ../nbs/02_data.ipynb #d682a311
+def pack_rows(lengths, # tokens per sample (each at most `capacity`)
+              capacity: int, # tokens per row
+              seed: int = 42, # breaks ties between equal lengths
+             ) -> list[tuple[int, ...]]:
+    "Best-fit-decreasing packing of samples into rows of at most `capacity` tokens: a tuple of sample indices per row."
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if len(lengths) and (lengths.max() > capacity or lengths.min() < 1):
+        raise ValueError(f"pack_rows: sample lengths must lie in 1..{capacity}, got {lengths.min()}..{lengths.max()}")
+    order = np.random.default_rng(seed).permutation(len(lengths))
+    order = order[np.argsort(-lengths[order], kind='stable')]     # longest first, equal lengths in seeded order
+    rows: list[list[int]] = []
+    by_room = [[] for _ in range(capacity + 1)]                    # open rows by free tokens left
+    has_room = np.zeros(capacity + 1, dtype=bool)
+    for i in order.tolist():
+        n = int(lengths[i])
+        j = n + int(has_room[n:].argmax())                         # the tightest room that fits, if any
+        if has_room[j]:
+            r = by_room[j].pop(); has_room[j] = bool(by_room[j])
+        else:
+            r, j = len(rows), capacity; rows.append([])
+        rows[r].append(i)
+        if j - n > 0: by_room[j - n].append(r); has_room[j - n] = True
+    return [tuple(r) for r in rows]
+
+class PackedRows(Dataset):
+    "A view of a data set whose items are packed rows: `ds[(i, j, k)]` is the list `[ds[i], ds[j], ds[k]]`."
+    def __init__(self, dataset): self.dataset = dataset
+    def __len__(self): return len(self.dataset)
+    def __getitem__(self, row): return [self.dataset[i] for i in row]
+    def set_epoch(self, epoch: int):
+        if hasattr(self.dataset, 'set_epoch'): self.dataset.set_epoch(epoch)
+    @property
+    def lengths(self): return self.dataset.lengths
+
+class PackedCollator:
+    "Concatenate each row's samples into `(X, Y, loss_mask, doc_ids)`, every row padded to `row_len`."
+    def __init__(self, pad_id: int = 0, row_len: int = 511): self.pad_id, self.row_len = pad_id, row_len
+
+    def __call__(self, rows):
+        packed = []                                               # (x, y, m, doc) per output row
+        for items in rows:
+            cur = []
+            for x, y, m in items:
+                if sum(len(t[0]) for t in cur) + len(x) > self.row_len:   # grew under augmentation: a row of its own
+                    packed.append(cur); cur = []
+                cur.append((x, y, m))
+            packed.append(cur)
+        X = torch.full((len(packed), self.row_len), self.pad_id, dtype=torch.long)
+        Y, M = X.clone(), torch.zeros_like(X)
+        D = torch.empty_like(X)
+        for b, items in enumerate(packed):
+            start = 0
+            for d, (x, y, m) in enumerate(items):
+                end = start + len(x)
+                X[b, start:end], Y[b, start:end], M[b, start:end], D[b, start:end] = x, y, m, d
+                start = end
+            D[b, start:] = len(items)                              # the padding is one more document
+        return X, Y, M, D
 
 # %% ../nbs/02_data.ipynb #71384889
 SYNONYM_LANGUAGES = ('en', 'zh')

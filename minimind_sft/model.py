@@ -11,6 +11,7 @@ from typing import Optional
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint
 import transformers
 from torch import nn
 from transformers import AutoConfig, AutoModelForCausalLM, GenerationMixin, PretrainedConfig, PreTrainedModel
@@ -18,11 +19,11 @@ from transformers.cache_utils import Cache, DynamicCache
 from transformers.utils import ModelOutput
 
 # %% auto #0
-__all__ = ['LMConfig', 'RMSNorm', 'rope_cos_sin', 'apply_rope', 'repeat_kv', 'Attention', 'attention_mask_4d',
-           'document_positions', 'document_mask', 'document_block_mask', 'ffn_hidden_dim', 'swiglu', 'FeedForward',
-           'MoEGate', 'MOEFeedForward', 'MiniMindBlock', 'MiniMindOutput', 'causal_lm_loss', 'linear_cross_entropy',
-           'MiniMindLM', 'register_auto_classes', 'count_parameters', 'preset_configs', 'weight_path',
-           'convert_to_hf_layout', 'convert_from_hf_layout', 'config_from_state_dict', 'load_weights']
+__all__ = ['LMConfig', 'RMSNorm', 'rope_cos_sin', 'apply_rope', 'flex_attention_works', 'repeat_kv', 'Attention',
+           'attention_mask_4d', 'document_positions', 'document_mask', 'document_block_mask', 'ffn_hidden_dim',
+           'swiglu', 'FeedForward', 'MoEGate', 'MOEFeedForward', 'MiniMindBlock', 'MiniMindOutput', 'causal_lm_loss',
+           'linear_cross_entropy', 'MiniMindLM', 'register_auto_classes', 'count_parameters', 'preset_configs',
+           'weight_path', 'convert_to_hf_layout', 'convert_from_hf_layout', 'config_from_state_dict', 'load_weights']
 
 # %% ../nbs/03_model.ipynb #efccf822
 class LMConfig(PretrainedConfig):
@@ -138,6 +139,26 @@ def _flex_attention():
     return _FLEX
 
 def _is_block_mask(m) -> bool: return type(m).__name__ == "BlockMask"
+
+_FLEX_OK: dict = {}
+
+@torch.compiler.disable
+def flex_attention_works(device: torch.device, n_heads: int, n_kv_heads: int, head_dim: int, dtype: torch.dtype) -> bool:
+    "Whether flex attention compiles and runs here for these shapes (checked once per combination; warns if not)."
+    key = (str(device), n_heads, n_kv_heads, head_dim, dtype)
+    if key not in _FLEX_OK:
+        try:
+            from torch.nn.attention.flex_attention import create_block_mask
+            q = torch.randn(1, n_heads, 200, head_dim, device=device, dtype=dtype)
+            kv = torch.randn(1, n_kv_heads, 200, head_dim, device=device, dtype=dtype)
+            bm = create_block_mask(lambda b, h, i, j: j <= i, 1, None, 200, 200, device=device)
+            _flex_attention()(q, kv, kv, block_mask=bm, enable_gqa=n_heads != n_kv_heads)
+            _FLEX_OK[key] = True
+        except Exception as e:
+            warnings.warn(f"flex attention is unavailable on {device} for head_dim {head_dim} ({type(e).__name__}: "
+                          f"{str(e).splitlines()[0][:160]}); packed rows use a boolean mask with scaled_dot_product_attention")
+            _FLEX_OK[key] = False
+    return _FLEX_OK[key]
 
 def repeat_kv(x: torch.Tensor, n_rep: int) -> torch.Tensor:
     "(B, n_kv_heads, S, hd) -> (B, n_kv_heads * n_rep, S, hd): each KV head serves `n_rep` query heads."
@@ -400,6 +421,7 @@ class _LinearCEFn(torch.autograd.Function):
             gw += (p.t() @ h[i:i + ctx.chunk]).float()
         return gh, gw.to(w.dtype), None, None
 
+@torch.compiler.disable  # data-dependent sizes (the loss positions): eager, its matmuls gain nothing from compiling
 def linear_cross_entropy(h: torch.Tensor,  # (..., dim) final hidden states
                          weight: torch.Tensor,  # (vocab, dim) the output head
                          targets: torch.Tensor,  # (...) target token of each position
@@ -424,6 +446,7 @@ class MiniMindLM(PreTrainedModel, GenerationMixin):
     "MiniMind's language model (dense or MoE) as a transformers causal LM."
     config_class = LMConfig
     _no_split_modules = ["MiniMindBlock"]
+    supports_gradient_checkpointing = True  # `gradient_checkpointing_enable()`, or set `model.gradient_checkpointing`
     _supports_cache_class = True  # transformers 4.x: generate() may hand us a DynamicCache
     # the output head is the embedding: {target: source} in transformers 5.x, a list of targets in 4.x
     _tied_weights_keys = {"output.weight": "tok_embeddings.weight"} if _TRANSFORMERS >= (5, 0) else ["output.weight"]
@@ -432,6 +455,7 @@ class MiniMindLM(PreTrainedModel, GenerationMixin):
         config = config or LMConfig()
         super().__init__(config)
         self.params = config  # MiniMind's name for the config
+        self.gradient_checkpointing = False  # recompute each block in the backward pass instead of keeping its activations
         self.tok_embeddings = nn.Embedding(config.vocab_size, config.dim)
         self.dropout = nn.Dropout(config.dropout)
         self.layers = nn.ModuleList([MiniMindBlock(i, config) for i in range(config.n_layers)])
@@ -484,6 +508,10 @@ class MiniMindLM(PreTrainedModel, GenerationMixin):
             if past_len: raise ValueError("doc_ids (packed rows) are for training and scoring, not for decoding over a cache")
             if position_ids is None: position_ids = document_positions(doc_ids)
             flex = self.config.packed_attn == "flex" or (self.config.packed_attn == "auto" and input_ids.is_cuda)
+            if flex and self.config.packed_attn == "auto":  # auto: only where it compiles and runs
+                c, dev = self.config, input_ids.device
+                dt = torch.get_autocast_dtype(dev.type) if torch.is_autocast_enabled(dev.type) else self.output.weight.dtype
+                flex = flex_attention_works(dev, c.n_heads, c.n_kv_heads, c.dim // c.n_heads, dt)
             attn_mask = document_block_mask(doc_ids) if flex else document_mask(doc_ids)
         else:
             # the cheap, flash-friendly causal path unless padding or a multi-token step over a cache needs a mask
@@ -494,7 +522,10 @@ class MiniMindLM(PreTrainedModel, GenerationMixin):
             position_ids = torch.arange(past_len, past_len + T, device=input_ids.device)[None]  # (1, T)
         cos, sin = rope_cos_sin(position_ids, self.config.dim // self.config.n_heads, self.config.rope_theta)
         h = self.dropout(self.tok_embeddings(input_ids))  # (B, T, dim)
-        for layer in self.layers: h = layer(h, cos, sin, attn_mask, cache)
+        ckpt = self.gradient_checkpointing and self.training and torch.is_grad_enabled() and cache is None
+        for layer in self.layers:
+            if ckpt: h = torch.utils.checkpoint.checkpoint(layer, h, cos, sin, attn_mask, None, use_reentrant=False)
+            else: h = layer(h, cos, sin, attn_mask, cache)
         h = self.norm(h)
         ce_sum = logits = None
         if targets is not None:  # the trainer's path: the loss over loss-bearing tokens, no logits

@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from .config import TrainConfig, resolve_device
 from .tokenizer import load_tokenizer
-from .data import SFTCollator, SFTDataset
+from .data import PackedCollator, PackedRows, SFTCollator, SFTDataset, pack_rows
 from .model import LMConfig, MiniMindLM, count_parameters, load_weights, weight_path
 from .schedule import schedule_lr, total_optimizer_steps
 
@@ -23,7 +23,7 @@ from .schedule import schedule_lr, total_optimizer_steps
 __all__ = ['DistInfo', 'init_distributed_mode', 'Logger', 'lm_config', 'pretrained_path', 'init_model', 'masked_ce', 'mean_loss',
            'EpochBatches', 'evaluate', 'EarlyStopping', 'save_atomic', 'unwrap', 'resume_path', 'rng_state',
            'set_rng_state', 'TrainState', 'TrainRun', 'log_step', 'save_checkpoint', 'load_resume', 'validate',
-           'train_epoch', 'cpu_bf16_supported', 'autocast_for', 'init_wandb', 'train', 'LiveLossPlot']
+           'train_epoch', 'cpu_bf16_supported', 'autocast_for', 'compile_model', 'init_wandb', 'train', 'LiveLossPlot']
 
 # %% ../nbs/05_trainer.ipynb #46e51b15
 @dataclass
@@ -101,29 +101,47 @@ def mean_loss(ce_sum: torch.Tensor, n_tokens) -> torch.Tensor:
     "`ce_sum / n_tokens`, and exactly 0 (with zero gradient) when there is no loss-bearing token."
     return ce_sum / max(float(n_tokens), 1.0)
 
-# %% ../nbs/05_trainer.ipynb #4977d4eb
+# %% ../nbs/05_trainer.ipynb #06ed323f
 class EpochBatches:
-    "Seeded, per-epoch shuffled batches of sample indices for one rank (DistributedSampler-style sharding)."
-    def __init__(self, n: int, batch_size: int, seed: int = 42, rank: int = 0, world_size: int = 1, shuffle: bool = True):
+    "Seeded, per-epoch shuffled batches for one rank (DistributedSampler-style sharding): sample indices, or packed rows."
+    def __init__(self, n: int, # samples (or rows, with `rows`)
+                 batch_size: int, seed: int = 42, rank: int = 0, world_size: int = 1, shuffle: bool = True,
+                 lengths=None, # tokens per sample: needed by group_by_length
+                 group_by_length: bool = False, # batches of similar lengths
+                 rows: list | None = None, # packed rows (tuples of sample indices): batches of rows
+                 mega: int = 50): # global batches per length-sorted mega-batch
         self.n, self.batch_size, self.seed, self.rank, self.world_size, self.shuffle = n, batch_size, seed, rank, world_size, shuffle
+        self.lengths, self.group_by_length, self.rows, self.mega = lengths, group_by_length, rows, mega
+        if rows is not None and len(rows) != n: raise ValueError(f"n={n} but {len(rows)} packed rows")
+        if group_by_length and lengths is None: raise ValueError("group_by_length needs the sample lengths")
 
-    def __call__(self, epoch: int) -> list[list[int]]:
-        "This rank's batches of epoch `epoch`."
-        order = (torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed + epoch)) if self.shuffle
-                 else torch.arange(self.n)).tolist()
-        g, batches = self.batch_size * self.world_size, []
-        for i in range(0, self.n, g):
-            chunk = order[i:i + g]                     # one global batch
-            if len(chunk) < self.world_size: break     # too small to give every rank a sample
-            batches.append(chunk[self.rank::self.world_size])
+    def global_batches(self, epoch: int) -> list[list[int]]:
+        "The global batches of epoch `epoch`, as unit indices (samples or rows), identical on every rank."
+        gen = torch.Generator().manual_seed(self.seed + epoch)
+        order = (torch.randperm(self.n, generator=gen) if self.shuffle else torch.arange(self.n)).tolist()
+        g = self.batch_size * self.world_size
+        if self.group_by_length:
+            L, m = np.asarray(self.lengths), g * self.mega
+            order = [i for k in range(0, self.n, m) for i in sorted(order[k:k + m], key=lambda i: -L[i])]
+        batches = [order[i:i + g] for i in range(0, self.n, g)]
+        if batches and len(batches[-1]) < self.world_size: batches.pop()   # too small to give every rank a sample
+        if self.group_by_length and batches:
+            batches = [batches[i] for i in torch.randperm(len(batches), generator=gen).tolist()]
+            first = max(range(len(batches)), key=lambda b: L[batches[b]].max())
+            batches.insert(0, batches.pop(first))                          # the longest sample at step 1
         return batches
+
+    def __call__(self, epoch: int) -> list[list]:
+        "This rank's batches of epoch `epoch`: lists of sample indices, or of rows (tuples of sample indices)."
+        mine = [b[self.rank::self.world_size] for b in self.global_batches(epoch)]
+        return mine if self.rows is None else [[self.rows[i] for i in b] for b in mine]
 
     def __len__(self) -> int:
         g = self.batch_size * self.world_size
         full, rest = divmod(self.n, g)
         return full + (1 if rest >= self.world_size else 0)
 
-# %% ../nbs/05_trainer.ipynb #06ed323f
+# %% ../nbs/05_trainer.ipynb #1f915035
 @torch.no_grad()
 def evaluate(model, loader, device: str, autocast=None) -> float:
     "Mean cross-entropy per loss-bearing token over `loader` (all ranks together); NaN if it has none."
@@ -131,10 +149,10 @@ def evaluate(model, loader, device: str, autocast=None) -> float:
     model.eval()
     total = torch.zeros(2, dtype=torch.float64, device=device)
     for X, Y, M in loader:
+        M = M.to(device)
         with autocast or contextlib.nullcontext():
-            logits = model(X.to(device)).logits
-        s, n = masked_ce(logits, Y.to(device), M.to(device))
-        total += torch.stack([s.double(), n.double()])
+            s = model(X.to(device), targets=Y.to(device), loss_mask=M).ce_sum
+        total += torch.stack([s.double(), M.sum().double()])
     if dist.is_available() and dist.is_initialized(): dist.all_reduce(total)
     model.train(was_training)
     return (total[0] / total[1]).item() if total[1] > 0 else float('nan')
@@ -184,7 +202,7 @@ def set_rng_state(s: dict):
     torch.set_rng_state(s['torch']); np.random.set_state(s['numpy']); random.setstate(s['python'])
     if s.get('cuda') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
-# %% ../nbs/05_trainer.ipynb #8e42901b
+# %% ../nbs/05_trainer.ipynb #d0881027
 @dataclass
 class TrainState:
     "Progress of a run: what a resume restores."
@@ -218,6 +236,7 @@ class TrainRun:
     on_log: object = None  # called with each metrics record on rank 0 (live plots)
     t_start: float = field(default_factory=time.time)
     start_step: int = 0  # the step this process started from (after a resume)
+    compile_pending: bool = False  # the model was compiled and has not run yet (see `compile_model`)
 
     @property
     def stop(self) -> bool:
@@ -251,7 +270,7 @@ def log_step(run: TrainRun, epoch: int, lr: float, grad_norm: float, **extra):
            f"epoch_Time:{left:.0f}min:" + (f" val_loss:{extra['val_loss']:.3f}" if 'val_loss' in extra else ''))
     return rec
 
-# %% ../nbs/05_trainer.ipynb #1f915035
+# %% ../nbs/05_trainer.ipynb #56a5aa7d
 def save_checkpoint(run: TrainRun):
     "Write `full_sft_{dim}{_moe}.pth` and the resume file (rank 0), atomically."
     cfg, st = run.cfg, run.state
@@ -272,8 +291,9 @@ def load_resume(run: TrainRun):
     if not path.is_file(): raise FileNotFoundError(f"--resume: no resume checkpoint at {path} (set --checkpoint_path)")
     ck = torch.load(path, map_location='cpu', weights_only=False)
     old = ck['config']
-    for k in ('dim', 'n_layers', 'use_moe', 'batch_size', 'accumulation_steps', 'max_seq_len', 'data_path'):
-        if old[k] != getattr(cfg, k): raise ValueError(f"--resume: {path} was written with {k}={old[k]!r}, this run has {getattr(cfg, k)!r}")
+    for k in ('dim', 'n_layers', 'use_moe', 'batch_size', 'accumulation_steps', 'max_seq_len', 'data_path', 'packing',
+              'group_by_length'):
+        if old.get(k, False) != getattr(cfg, k): raise ValueError(f"--resume: {path} was written with {k}={old[k]!r}, this run has {getattr(cfg, k)!r}")
     if ck['world_size'] != run.info.world_size:
         Logger(f"warning: resuming {ck['world_size']}-process training on {run.info.world_size}; batches will differ from the uninterrupted run")
     load_weights(unwrap(run.model), ck['model'], strict=True)
@@ -287,7 +307,7 @@ def load_resume(run: TrainRun):
         run.metrics_path.write_text(''.join(l + '\n' for l in keep))
     Logger(f"resumed from {path}: epoch {run.state.epoch + 1}, step {run.state.step}, batch {run.state.micro}")
 
-# %% ../nbs/05_trainer.ipynb #d0881027
+# %% ../nbs/05_trainer.ipynb #f8f50328
 def _global_count(n: torch.Tensor, run: TrainRun) -> torch.Tensor:
     if run.info.distributed:
         n = n.clone(); dist.all_reduce(n)
@@ -303,12 +323,32 @@ def validate(run: TrainRun, epoch: int) -> float | None:
     if run.early: run.early(val)
     return val
 
+def _forward_backward(run: TrainRun, X, Y, M, doc_ids, n_global, acc: int):
+    "One micro-batch's forward and backward; returns the detached (ce_sum, aux_loss)."
+    if run.compile_pending:   # the first step of a compiled model: compilation happens here, and may fail
+        run.compile_pending = False
+        try: return _forward_backward(run, X, Y, M, doc_ids, n_global, acc)
+        except Exception as e:
+            if isinstance(e, (KeyboardInterrupt, FloatingPointError)): raise
+            Logger(f"warning: --use_compile: compiling failed ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+                   f"training uncompiled")
+            unwrap(run.model)._compiled_call_impl = None
+            torch._dynamo.reset()
+            run.optimizer.zero_grad(set_to_none=True)   # the failed pass may have left partial gradients
+    with run.autocast:
+        out = run.model(X, targets=Y, loss_mask=M, doc_ids=doc_ids)
+    loss = (out.ce_sum * run.info.world_size / n_global.clamp(min=1) + out.aux_loss) / acc
+    run.scaler.scale(loss).backward()
+    return out.ce_sum.detach(), out.aux_loss.detach()
+
 def train_epoch(epoch: int, run: TrainRun):
     "Train one epoch (from `run.state.micro`, the first unseen batch), stepping, logging, validating and saving as due."
     cfg, st, info = run.cfg, run.state, run.info
     batches = run.batches(epoch)
     n_batches, acc = len(batches), cfg.accumulation_steps
-    collate = SFTCollator(run.tokenizer.pad_token_id, cfg.max_seq_len - 1 if cfg.pad_to_max else None)
+    pad_id = run.tokenizer.pad_token_id
+    collate = (PackedCollator(pad_id, cfg.max_seq_len - 1) if cfg.packing else
+               SFTCollator(pad_id, cfg.max_seq_len - 1 if cfg.pad_to_max else None))
     if hasattr(run.train_data, 'set_epoch'): run.train_data.set_epoch(epoch)
     todo = batches[st.micro:]
     loader = DataLoader(run.train_data, batch_sampler=todo, collate_fn=collate, num_workers=cfg.num_workers,
@@ -316,24 +356,22 @@ def train_epoch(epoch: int, run: TrainRun):
     lengths = run.train_data.lengths
     model, dev = run.model, info.device
     loss_acc = torch.zeros((), device=dev)
-    for idx, (X, Y, M) in zip(todo, loader):
+    for idx, batch in zip(todo, loader):
         i = st.micro
         step_end = (i + 1) % acc == 0 or i + 1 == n_batches
         lr = schedule_lr(st.step, run.total_steps, cfg.learning_rate, cfg.warmup_iters, cfg.decay_style)
         for g in run.optimizer.param_groups: g['lr'] = lr
-        X, Y, M = X.to(dev, non_blocking=True), Y.to(dev, non_blocking=True), M.to(dev, non_blocking=True)
+        X, Y, M, *D = [t.to(dev, non_blocking=True) for t in batch]   # D: [doc_ids] for packed rows
         n_local = M.sum().to(torch.float32)
         n_global = _global_count(n_local, run)
         sync = contextlib.nullcontext() if step_end or not info.distributed else model.no_sync()
         with sync:
-            with run.autocast:
-                out = model(X)
-            ce_sum, _ = masked_ce(out.logits, Y, M)
-            loss = (ce_sum * info.world_size / n_global.clamp(min=1) + out.aux_loss) / acc
-            run.scaler.scale(loss).backward()
-        loss_acc += loss.detach()
-        _window_add(run, ce_sum=ce_sum.detach(), tokens=n_local, aux_sum=out.aux_loss.detach(), micro=1,
-                    real_tokens=int(np.minimum(lengths[idx], cfg.max_seq_len).sum()) - len(idx))
+            ce_sum, aux = _forward_backward(run, X, Y, M, D[0] if D else None, n_global, acc)
+        loss = (ce_sum * info.world_size / n_global.clamp(min=1) + aux) / acc
+        loss_acc += loss
+        samples = [j for r in idx for j in r] if cfg.packing else idx
+        _window_add(run, ce_sum=ce_sum, tokens=n_local, aux_sum=aux, micro=1,
+                    real_tokens=int(np.minimum(lengths[samples], cfg.max_seq_len).sum()) - len(samples))
         st.micro += 1
         if not step_end: continue
         if not torch.isfinite(loss_acc):
@@ -379,7 +417,16 @@ def autocast_for(dtype: str, device: str):
     if dtype == 'float16': return contextlib.nullcontext(), 'float16 autocast is for CUDA: computing in float32 on the CPU'
     return contextlib.nullcontext(), None
 
-# %% ../nbs/05_trainer.ipynb #56a5aa7d
+# %% ../nbs/05_trainer.ipynb #22b01c03
+def compile_model(model: torch.nn.Module) -> str | None:
+    "Compile `model` in place (`nn.Module.compile`); returns why it cannot be compiled, or None."
+    if not hasattr(model, 'compile'): return 'this PyTorch has no nn.Module.compile'
+    try: import torch._dynamo
+    except Exception as e: return f'torch._dynamo cannot be imported ({e})'
+    model.compile()
+    return None
+
+# %% ../nbs/05_trainer.ipynb #09c290f0
 def _check_out_dir(out_dir: str):
     p = Path(out_dir)
     try:
@@ -423,10 +470,13 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
     info = init_distributed_mode(cfg.device)
     if cfg.ddp and not info.distributed:
         raise ValueError("--ddp needs torchrun: torchrun --nproc_per_node N -m minimind_sft.cli --ddp ...")
+    if cfg.packing and cfg.group_by_length:
+        raise ValueError("--packing and --group_by_length exclude each other: packed rows have no padding to save; pick one")
     _check_out_dir(cfg.out_dir)
     torch.manual_seed(cfg.seed); random.seed(cfg.seed); np.random.seed(cfg.seed)
     lm = lm_config(cfg)
     model, tokenizer = init_model(lm, cfg, info.device)   # weights first: a bad file fails in seconds
+    model.gradient_checkpointing = cfg.gradient_checkpointing
     train_data = SFTDataset(cfg.data_path, tokenizer, cfg.max_seq_len, pad_to_max=False, cache_dir=cfg.cache_dir,
                             skip_bad_lines=cfg.skip_bad_lines, verbose=info.is_main)
     if cfg.augment:
@@ -439,7 +489,13 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
         shard = list(range(info.rank, len(val_data), info.world_size))
         val_loader = DataLoader(torch.utils.data.Subset(val_data, shard), batch_size=cfg.batch_size,
                                 collate_fn=SFTCollator(tokenizer.pad_token_id))
-    batches = EpochBatches(len(train_data), cfg.batch_size, cfg.seed, info.rank, info.world_size)
+    if cfg.packing:   # batches of packed rows; every rank computes the same rows from the cached lengths
+        rows = pack_rows(np.maximum(train_data.lengths - 1, 1), cfg.max_seq_len - 1, cfg.seed)
+        batches = EpochBatches(len(rows), cfg.batch_size, cfg.seed, info.rank, info.world_size, rows=rows)
+        train_data = PackedRows(train_data)
+    else:
+        batches = EpochBatches(len(train_data), cfg.batch_size, cfg.seed, info.rank, info.world_size,
+                               lengths=train_data.lengths, group_by_length=cfg.group_by_length)
     if len(batches) == 0: raise ValueError(f"{cfg.data_path}: {len(train_data)} samples cannot fill one batch on {info.world_size} processes")
     total_steps = total_optimizer_steps(len(batches), cfg.epochs, cfg.accumulation_steps)
     if cfg.max_steps: total_steps = min(total_steps, cfg.max_steps)
@@ -453,11 +509,16 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
                    early=EarlyStopping(cfg.early_stopping_patience, cfg.early_stopping_min_delta) if val_loader else None)
     if cfg.resume: load_resume(run)
     elif info.is_main and metrics_path.exists(): metrics_path.unlink()
+    if cfg.use_compile:
+        why = compile_model(model)
+        if why: Logger(f'warning: --use_compile: {why}; training uncompiled')
+        run.compile_pending = why is None
     if info.distributed:
         run.model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[info.local_rank] if cuda else None)
     if cfg.use_wandb and info.is_main: run.wandb = init_wandb(cfg, run.state)
     if note: Logger(f'warning: --dtype {cfg.dtype}: {note}')
-    Logger(f'{len(train_data):,} samples, {len(batches)} batches of {cfg.batch_size} per process x {info.world_size} '
+    unit = 'packed rows' if cfg.packing else 'samples'
+    Logger(f'{len(train_data):,} samples, {len(batches)} batches of {cfg.batch_size} {unit} per process x {info.world_size} '
            f'process(es), {total_steps} optimizer steps')
     run.pbar = tqdm(total=total_steps, initial=run.state.step, desc='SFT', disable=not info.is_main, mininterval=1,
                     dynamic_ncols=True)

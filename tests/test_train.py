@@ -43,8 +43,9 @@ def test_cli_run_writes_weights_metrics_and_resume_file(tmp_path, cache):
     assert ck['state']['step'] == 4 and ck['state']['micro'] == 4
 
 
-def test_sigkill_then_resume_reproduces_the_uninterrupted_losses(tmp_path, cache):
-    args = ('--max_steps', 30, '--log_interval', 1, '--save_interval', 8, '--eval_interval', 0, '--val_data_path', 'none')
+@pytest.mark.parametrize('extra', [(), ('--packing', '--batch_size', 4)], ids=['samples', 'packed'])
+def test_sigkill_then_resume_reproduces_the_uninterrupted_losses(tmp_path, cache, extra):
+    args = ('--max_steps', 30, '--log_interval', 1, '--save_interval', 8, '--eval_interval', 0, '--val_data_path', 'none', *extra)
     full = tmp_path / 'full'
     r = cli(full, cache, *args)
     assert r.returncode == 0, r.stderr
@@ -69,8 +70,9 @@ def test_sigkill_then_resume_reproduces_the_uninterrupted_losses(tmp_path, cache
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
-def test_two_processes_compute_what_one_process_computes(tmp_path, cache):
-    common = ('--max_steps', 4, '--log_interval', 1, '--val_data_path', 'none', '--eval_interval', 0)
+@pytest.mark.parametrize('extra', [(), ('--group_by_length',), ('--packing',)], ids=['random', 'group_by_length', 'packing'])
+def test_two_processes_compute_what_one_process_computes(tmp_path, cache, extra):
+    common = ('--max_steps', 4, '--log_interval', 1, '--val_data_path', 'none', '--eval_interval', 0, *extra)
     one = cli(tmp_path / 'one', cache, '--batch_size', 8, *common)
     assert one.returncode == 0, one.stderr
     two = cli(tmp_path / 'two', cache, '--batch_size', 4, '--ddp', *common,
@@ -187,3 +189,23 @@ def test_cpu_bf16_autocast_stays_close_to_float32(tmp_path, cache, monkeypatch):
     assert all(abs(la[s] - lb[s]) / la[s] < 0.03 for s in la), (la, lb)      # ... and stayed within 3%
     sd = torch.load(tmp_path / 'bf16' / 'full_sft_128.pth')
     assert all(v.dtype == torch.float32 for v in sd.values())               # master weights stay float32
+
+
+def test_use_compile_trains_like_eager_and_falls_back_when_it_cannot_compile(tmp_path, cache):
+    common = ('--max_steps', 3, '--log_interval', 1, '--val_data_path', 'none', '--n_layers', 1, '--packing')
+    compiled = cli(tmp_path / 'compiled', cache, *common, '--use_compile')
+    assert compiled.returncode == 0, compiled.stderr
+    assert 'warning: --use_compile' not in compiled.stdout + compiled.stderr
+    # no working C++ compiler: one warning, then the same run uncompiled (eager)
+    env = {**ENV, 'CXX': '/bin/false', 'TORCHINDUCTOR_CACHE_DIR': str(tmp_path / 'inductor')}
+    r = subprocess.run([sys.executable, '-m', 'minimind_sft.cli', '--preset', 'demo', '--out_dir', str(tmp_path / 'eager'),
+                        '--cache_dir', str(cache), *map(str, common), '--use_compile'], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert (r.stdout + r.stderr).count('warning: --use_compile: compiling failed') == 1
+    la, lb = losses(tmp_path / 'eager'), losses(tmp_path / 'compiled')
+    assert sorted(la) == sorted(lb) == [1, 2, 3] and all(math.isclose(la[s], lb[s], rel_tol=1e-4) for s in la), (la, lb)
+
+
+def test_packing_with_group_by_length_is_refused(tmp_path, cache):
+    r = cli(tmp_path, cache, '--packing', '--group_by_length', '--max_steps', 1)
+    assert r.returncode != 0 and 'exclude each other' in r.stderr
