@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['BENCH_VARIANTS', 'PEAK_BF16_TFLOPS', 'make_big_jsonl', 'bench_data', 'bench_model', 'bench_train', 'plot_bench',
-           'main']
+__all__ = ['BENCH_VARIANTS', 'PEAK_BF16_TFLOPS', 'make_big_jsonl', 'bench_data', 'bench_model', 'bench_train', 'format_bench',
+           'plot_bench', 'main']
 
 # %% ../nbs/08_bench.ipynb #54131078
 def _repo_data() -> Path:
@@ -271,28 +271,37 @@ def bench_train(preset: str = 'small', # settings.ini preset for the model size
     card = torch.cuda.get_device_name() if device.startswith('cuda') else None
     peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if card and k in card), None)
     base = rows[names[0]]['real_tokens'] / rows[names[0]]['seconds']
-    first = rows[names[0]]
-    where = card or f"CPU, {torch.get_num_threads()} threads"
-    print(f"training {first['samples']} samples of {Path(data_path).name} ({first['real_tokens']:,} non-pad tokens, "
-          f"{first['loss_tokens']:,} with loss), {preset} preset ({first['params']/1e6:.1f}M), batch {batch_size}, "
-          f"max_seq_len {max_seq_len}, on {where}, torch {torch.__version__}:")
-    head = f"  {'variant':28} {'dtype run':26} {'s/sample':>9} {'non-pad tok/s':>14} {'loss tok/s':>11} {'x first':>8} {'peak MiB':>9}"
-    print(head + (f" {'MFU':>6}" if peak else ''))
-    for name in names:
-        r = rows[name]
+    for r in rows.values():
         r['nonpad_tokens_per_sec'] = r['real_tokens'] / r['seconds']
         r['loss_tokens_per_sec'] = r['loss_tokens'] / r['seconds']
         r['ratio'] = r['nonpad_tokens_per_sec'] / base
         r['mfu'] = r['flops'] / r['seconds'] / (peak * 1e12) if peak else None
-        line = (f"  {name:28} {r['dtype_run']:26} {r['seconds']/r['samples']:9.4f} {r['nonpad_tokens_per_sec']:14,.0f} "
-                f"{r['loss_tokens_per_sec']:11,.0f} {r['ratio']:8.2f} {r['peak_mib']:9,.0f}")
-        print(line + (f" {r['mfu']:6.1%}" if peak else ''))
-    if peak: print(f"  MFU against {card}'s dense bf16 peak of {peak:.0f} TFLOP/s")
-    return rows
+    meta = dict(data=Path(data_path).name, preset=preset, batch_size=batch_size, max_seq_len=max_seq_len,
+                where=card or f"CPU, {torch.get_num_threads()} threads", torch=torch.__version__, peak_tflops=peak)
+    res = dict(meta=meta, rows=rows)
+    print(format_bench(res))
+    return res
 
-def plot_bench(rows: dict, title: str = ''):
+def format_bench(res: dict) -> str:
+    "The variants table of `bench_train` as text."
+    m, rows = res['meta'], res['rows']
+    first = next(iter(rows.values()))
+    out = [f"training {first['samples']} samples of {m['data']} ({first['real_tokens']:,} non-pad tokens, "
+           f"{first['loss_tokens']:,} with loss), {m['preset']} preset ({first['params']/1e6:.1f}M), batch {m['batch_size']}, "
+           f"max_seq_len {m['max_seq_len']}, on {m['where']}, torch {m['torch']}:"]
+    head = f"  {'variant':30} {'dtype run':26} {'s/sample':>9} {'non-pad tok/s':>14} {'loss tok/s':>11} {'x first':>8} {'peak MiB':>9}"
+    out.append(head + (f" {'MFU':>6}" if m['peak_tflops'] else ''))
+    for name, r in rows.items():
+        line = (f"  {name:30} {r['dtype_run']:26} {r['seconds']/r['samples']:9.4f} {r['nonpad_tokens_per_sec']:14,.0f} "
+                f"{r['loss_tokens_per_sec']:11,.0f} {r['ratio']:8.2f} {r['peak_mib']:9,.0f}")
+        out.append(line + (f" {r['mfu']:6.1%}" if m['peak_tflops'] else ''))
+    if m['peak_tflops']: out.append(f"  MFU against {m['where']}'s dense bf16 peak of {m['peak_tflops']:.0f} TFLOP/s")
+    return '\n'.join(out)
+
+def plot_bench(res: dict, title: str = ''):
     "Bar chart of non-pad tokens/s per variant (the table of `bench_train`)."
     import matplotlib.pyplot as plt
+    rows = res['rows']
     names = list(rows)
     vals = [rows[n]['nonpad_tokens_per_sec'] for n in names]
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(names) + 1))
@@ -324,8 +333,8 @@ def main(argv: list[str] | None = None):
     t.add_argument('--json', default=None, help='also write the rows to this JSON file')
     args = p.parse_args(argv)
     if args.what == 'train':
-        rows = bench_train(args.preset, args.batch_size, args.max_seq_len, args.samples, args.data_path, args.device, args.variants)
-        if args.json: Path(args.json).write_text(json.dumps(rows, indent=1))
+        res = bench_train(args.preset, args.batch_size, args.max_seq_len, args.samples, args.data_path, args.device, args.variants)
+        if args.json: Path(args.json).write_text(json.dumps(res, indent=1))
     elif args.what == 'data':
         bench_data(args.data_path, args.tokenizer_path, args.max_length, args.lines, args.workdir)
     else:
