@@ -253,23 +253,26 @@ def ffn_hidden_dim(config: LMConfig) -> int:
     return m * ((int(2 * 4 * config.dim / 3) + m - 1) // m)
 
 class _SwiGLUFn(torch.autograd.Function):
-    "w2(silu(w1 x) * w3 x) that saves x, w1 x and w3 x for backward and recomputes the rest."
+    "w2(silu(w1 x) * w3 x) with w1 and w3 stacked: saves x and [w1 x, w3 x] for backward, recomputes the rest."
     @staticmethod
-    def forward(ctx, x, w1, w3, w2):  # x: (N, dim); w1, w3: (hidden, dim); w2: (dim, hidden)
-        h1, h3 = x @ w1.t(), x @ w3.t()  # (N, hidden) each
-        ctx.save_for_backward(x, w1, w3, w2, h1, h3)
+    def forward(ctx, x, w13, w2):  # x: (N, dim); w13: (2 * hidden, dim) = [w1; w3]; w2: (dim, hidden)
+        h = x @ w13.t()  # (N, 2 * hidden): both branches in one matmul
+        h1, h3 = h.chunk(2, dim=-1)
+        ctx.save_for_backward(x, w13, w2, h)
         return (F.silu(h1) * h3) @ w2.t()  # (N, dim)
 
     @staticmethod
     def backward(ctx, gy):  # gy: (N, dim)
-        x, w1, w3, w2, h1, h3 = ctx.saved_tensors
-        s = torch.sigmoid(h1)
-        g = h1 * s  # silu(h1)
+        x, w13, w2, h = ctx.saved_tensors
+        h1, h3 = h.chunk(2, dim=-1)
+        g = F.silu(h1)
         gp = gy @ w2  # (N, hidden): gradient of the product silu(h1) * h3
         gw2 = gy.t() @ (g * h3)
-        gh3 = gp * g
-        gh1 = gp * h3 * (s * (1 + h1 * (1 - s)))  # silu'(h) = s (1 + h (1 - s))
-        return gh1 @ w1 + gh3 @ w3, gh1.t() @ x, gh3.t() @ x, gw2
+        gh = torch.empty_like(h)  # (N, 2 * hidden): gradients of both branches, side by side
+        gh1, gh3 = gh.chunk(2, dim=-1)
+        torch.mul(gp, g, out=gh3)
+        gh1.copy_(torch.ops.aten.silu_backward(gp.mul_(h3), h1))  # (gp * h3) * silu'(h1), one fused kernel
+        return gh @ w13, gh.t() @ x, gw2
 
 def swiglu(x: torch.Tensor, w1: torch.Tensor, w3: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
     "`(silu(x @ w1.T) * (x @ w3.T)) @ w2.T` through `_SwiGLUFn`, honouring autocast; x: (..., dim)."
@@ -278,7 +281,8 @@ def swiglu(x: torch.Tensor, w1: torch.Tensor, w3: torch.Tensor, w2: torch.Tensor
         dt = torch.get_autocast_dtype(dev)
         with torch.autocast(dev, enabled=False):
             return swiglu(x.to(dt), w1.to(dt), w3.to(dt), w2.to(dt))
-    return _SwiGLUFn.apply(x.reshape(-1, x.shape[-1]), w1, w3, w2).view(*x.shape[:-1], w2.shape[0])
+    w13 = torch.cat([w1, w3])  # (2 * hidden, dim); its gradient splits back into w1's and w3's
+    return _SwiGLUFn.apply(x.reshape(-1, x.shape[-1]), w13, w2).view(*x.shape[:-1], w2.shape[0])
 
 class FeedForward(nn.Module):
     "SwiGLU feed-forward: w2(silu(w1 x) * w3 x)."
@@ -344,12 +348,9 @@ class MOEFeedForward(nn.Module):
         token_of = order // self.top_k  # (N*k,) token of each sorted assignment
         weight_of = topk_weight.reshape(-1)[order, None].to(x.dtype)  # (N*k, 1)
         counts = expert_of.bincount(minlength=len(self.experts)).tolist()  # assignments per expert (one sync)
-        y = torch.zeros_like(x_flat)  # (N, dim)
-        start = 0
-        for expert, n in zip(self.experts, counts):
-            idx = token_of[start:start + n]  # (n,) the tokens this expert serves
-            y.index_add_(0, idx, (expert(x_flat.index_select(0, idx)) * weight_of[start:start + n]).to(y.dtype))
-            start += n
+        xs = x_flat.index_select(0, token_of).split(counts)  # one gather, then each expert's rows as a view
+        out = torch.cat([expert(xe) for expert, xe in zip(self.experts, xs)])  # (N*k, dim) in sorted order
+        y = torch.zeros_like(x_flat).index_add_(0, token_of, (out * weight_of).to(x_flat.dtype))  # one scatter
         y = y.view_as(x)
         if self.shared_experts is not None: y = y + self.shared_experts(x)
         return y
@@ -414,9 +415,9 @@ class _LinearCEFn(torch.autograd.Function):
         h, w, targets, lse = ctx.saved_tensors
         gh, gw = torch.empty_like(h), torch.zeros(w.shape, dtype=torch.float32, device=w.device)
         for i in range(0, len(h), ctx.chunk):
-            p = ((h[i:i + ctx.chunk] @ w.t()).float() - lse[i:i + ctx.chunk, None]).exp_()  # softmax, recomputed
+            p = (h[i:i + ctx.chunk] @ w.t()).float().sub_(lse[i:i + ctx.chunk, None]).exp_()  # softmax, recomputed
             p.scatter_add_(1, targets[i:i + ctx.chunk, None], p.new_full((len(p), 1), -1.0))  # minus the one-hot target
-            p = (p * g).to(h.dtype)
+            p = p.mul_(g).to(h.dtype)
             gh[i:i + ctx.chunk] = p @ w
             gw += (p.t() @ h[i:i + ctx.chunk]).float()
         return gh, gw.to(w.dtype), None, None
