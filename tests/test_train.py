@@ -43,7 +43,8 @@ def test_cli_run_writes_weights_metrics_and_resume_file(tmp_path, cache):
     assert ck['state']['step'] == 4 and ck['state']['micro'] == 4
 
 
-@pytest.mark.parametrize('extra', [(), ('--packing', '--batch_size', 4)], ids=['samples', 'packed'])
+@pytest.mark.parametrize('extra', [(), ('--packing', '--batch_size', 4), ('--group_by_length',)],
+                         ids=['samples', 'packed', 'group_by_length'])
 def test_sigkill_then_resume_reproduces_the_uninterrupted_losses(tmp_path, cache, extra):
     args = ('--max_steps', 30, '--log_interval', 1, '--save_interval', 8, '--eval_interval', 0, '--val_data_path', 'none', *extra)
     full = tmp_path / 'full'
