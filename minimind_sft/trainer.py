@@ -293,7 +293,8 @@ def load_resume(run: TrainRun):
     old = ck['config']
     for k in ('dim', 'n_layers', 'use_moe', 'batch_size', 'accumulation_steps', 'max_seq_len', 'data_path', 'packing',
               'group_by_length'):
-        if old.get(k, False) != getattr(cfg, k): raise ValueError(f"--resume: {path} was written with {k}={old[k]!r}, this run has {getattr(cfg, k)!r}")
+        if old.get(k, False) != getattr(cfg, k):
+            raise ValueError(f"--resume: {path} was written with {k}={old.get(k, False)!r}, this run has {getattr(cfg, k)!r}")
     if ck['world_size'] != run.info.world_size:
         Logger(f"warning: resuming {ck['world_size']}-process training on {run.info.world_size}; batches will differ from the uninterrupted run")
     load_weights(unwrap(run.model), ck['model'], strict=True)
@@ -324,7 +325,7 @@ def validate(run: TrainRun, epoch: int) -> float | None:
     return val
 
 def _forward_backward(run: TrainRun, X, Y, M, doc_ids, n_global, acc: int):
-    "One micro-batch's forward and backward; returns the detached (ce_sum, aux_loss)."
+    "One micro-batch's forward and backward; returns the detached (ce_sum, aux_loss, loss)."
     if run.compile_pending:   # the first step of a compiled model: compilation happens here, and may fail
         run.compile_pending = False
         try: return _forward_backward(run, X, Y, M, doc_ids, n_global, acc)
@@ -339,7 +340,7 @@ def _forward_backward(run: TrainRun, X, Y, M, doc_ids, n_global, acc: int):
         out = run.model(X, targets=Y, loss_mask=M, doc_ids=doc_ids)
     loss = (out.ce_sum * run.info.world_size / n_global.clamp(min=1) + out.aux_loss) / acc
     run.scaler.scale(loss).backward()
-    return out.ce_sum.detach(), out.aux_loss.detach()
+    return out.ce_sum.detach(), out.aux_loss.detach(), loss.detach()
 
 def train_epoch(epoch: int, run: TrainRun):
     "Train one epoch (from `run.state.micro`, the first unseen batch), stepping, logging, validating and saving as due."
@@ -366,8 +367,7 @@ def train_epoch(epoch: int, run: TrainRun):
         n_global = _global_count(n_local, run)
         sync = contextlib.nullcontext() if step_end or not info.distributed else model.no_sync()
         with sync:
-            ce_sum, aux = _forward_backward(run, X, Y, M, D[0] if D else None, n_global, acc)
-        loss = (ce_sum * info.world_size / n_global.clamp(min=1) + aux) / acc
+            ce_sum, aux, loss = _forward_backward(run, X, Y, M, D[0] if D else None, n_global, acc)
         loss_acc += loss
         samples = [j for r in idx for j in r] if cfg.packing else idx
         _window_add(run, ce_sum=ce_sum, tokens=n_local, aux_sum=aux, micro=1,
