@@ -166,25 +166,14 @@ BENCH_VARIANTS = {   # name -> trainer settings that differ from plain dynamic p
 PEAK_BF16_TFLOPS = {'H200': 989.0, 'H100': 989.0, 'H800': 989.0, 'A100': 312.0, 'A800': 312.0, 'L40S': 362.0,
                     'L4': 121.0, 'A10': 125.0, 'RTX 4090': 165.0}   # dense bf16 tensor-core peaks, TFLOP/s
 
-def _batches_for(variant: dict, lengths: np.ndarray, batch_size: int, max_seq_len: int, seed: int = 0) -> list:
-    "The variant's batches over samples 0..n-1: lists of sample indices, or of packed rows."
-    from minimind_sft.data import pack_rows
-    n = len(lengths)
-    order = np.random.default_rng(seed).permutation(n).tolist()
-    if variant.get('packing'):
-        rows = pack_rows(np.maximum(lengths - 1, 1), max_seq_len - 1, seed)
-        return [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
-    if variant.get('group_by_length'): order = sorted(order, key=lambda i: -lengths[i])
-    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
-
 def _run_variant(spec: dict) -> dict:
     "Train one variant over the given samples (in this process) and measure it."
     import contextlib, torch
     from minimind_sft.config import load_config
-    from minimind_sft.data import PackedCollator, SFTCollator, SFTDataset
+    from minimind_sft.data import PackedCollator, SFTCollator, SFTDataset, pack_samples
     from minimind_sft.model import MiniMindLM, count_parameters
     from minimind_sft.tokenizer import load_tokenizer
-    from minimind_sft.trainer import autocast_for, compile_model, lm_config
+    from minimind_sft.trainer import EpochBatches, autocast_for, compile_model, lm_config
     v, dev = spec['variant'], spec['device']
     cfg = load_config(spec['preset'], max_seq_len=spec['max_seq_len'], batch_size=spec['batch_size'])
     tok = load_tokenizer(cfg.tokenizer_path)
@@ -194,8 +183,14 @@ def _run_variant(spec: dict) -> dict:
     T = spec['max_seq_len'] - 1
     if v.get('packing'): collate = PackedCollator(tok.pad_token_id, T)
     else: collate = SFTCollator(tok.pad_token_id, T if v.get('pad_to_max') else None)
+    if v.get('packing'):   # the trainer's batching, over these samples (epoch 0)
+        rows = pack_samples(lengths, spec['max_seq_len'], seed=0)
+        plan = EpochBatches(len(rows), spec['batch_size'], seed=0, rows=rows)(0)
+    else:
+        plan = EpochBatches(len(idx), spec['batch_size'], seed=0, lengths=lengths,
+                            group_by_length=bool(v.get('group_by_length')))(0)
     batches = []
-    for b in _batches_for(v, lengths, spec['batch_size'], spec['max_seq_len']):
+    for b in plan:
         items = [[ds[idx[i]] for i in r] for r in b] if v.get('packing') else [ds[idx[i]] for i in b]
         batches.append([t.to(dev) for t in collate(items)])
     torch.manual_seed(0)

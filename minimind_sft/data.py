@@ -17,8 +17,8 @@ __all__ = ['ROLES', 'CACHE_VERSION', 'SYNONYM_LANGUAGES', 'DataError', 'check_co
            'scan_jsonl', 'format_problems', 'assistant_markers', 'reference_loss_mask', 'loss_masks', 'ChatRenderer',
            'cache_key', 'default_cache_dir', 'ChunkPreparer', 'default_num_proc', 'prepare_sft', 'SFTCache',
            'SFTDataset', 'SFTCollator', 'PerSampleSFTDataset', 'token_pieces', 'mask_html', 'sample_html',
-           'mask_explorer', 'pack_rows', 'PackedRows', 'PackedCollator', 'load_synonyms', 'augment_conversation',
-           'AugmentedSFTDataset', 'describe', 'prepare_main']
+           'mask_explorer', 'pack_rows', 'pack_samples', 'PackedRows', 'PackedCollator', 'load_synonyms',
+           'augment_conversation', 'AugmentedSFTDataset', 'describe', 'prepare_main']
 
 # %% ../nbs/02_data.ipynb #6f4323b4
 ROLES = ('system', 'user', 'assistant')
@@ -538,6 +538,11 @@ def pack_rows(lengths, # tokens per sample (each at most `capacity`)
         rows[r].append(i)
         if j - n > 0: by_room[j - n].append(r); has_room[j - n] = True
     return [tuple(r) for r in rows]
+
+def pack_samples(lengths, # tokens per sample (its ids, as `SFTDataset.lengths`)
+                 max_seq_len: int, seed: int = 42) -> list[tuple[int, ...]]:
+    "`pack_rows` for training samples: each takes `len(ids) - 1` tokens (its X) in rows of `max_seq_len - 1`."
+    return pack_rows(np.maximum(np.asarray(lengths) - 1, 1), max_seq_len - 1, seed)
 
 class PackedRows(Dataset):
     "A view of a data set whose items are packed rows: `ds[(i, j, k)]` is the list `[ds[i], ds[j], ds[k]]`."

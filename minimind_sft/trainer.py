@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from .config import TrainConfig, resolve_device
 from .tokenizer import load_tokenizer
-from .data import PackedCollator, PackedRows, SFTCollator, SFTDataset, pack_rows
+from .data import PackedCollator, PackedRows, SFTCollator, SFTDataset, pack_samples
 from .model import LMConfig, MiniMindLM, count_parameters, load_weights, weight_path
 from .schedule import schedule_lr, total_optimizer_steps
 
@@ -490,7 +490,7 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
         val_loader = DataLoader(torch.utils.data.Subset(val_data, shard), batch_size=cfg.batch_size,
                                 collate_fn=SFTCollator(tokenizer.pad_token_id))
     if cfg.packing:   # batches of packed rows; every rank computes the same rows from the cached lengths
-        rows = pack_rows(np.maximum(train_data.lengths - 1, 1), cfg.max_seq_len - 1, cfg.seed)
+        rows = pack_samples(train_data.lengths, cfg.max_seq_len, cfg.seed)
         batches = EpochBatches(len(rows), cfg.batch_size, cfg.seed, info.rank, info.world_size, rows=rows)
         train_data = PackedRows(train_data)
     else:
