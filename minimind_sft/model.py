@@ -19,7 +19,7 @@ from transformers.cache_utils import Cache, DynamicCache
 from transformers.utils import ModelOutput
 
 # %% auto #0
-__all__ = ['LMConfig', 'RMSNorm', 'rope_cos_sin', 'apply_rope', 'flex_attention_works', 'repeat_kv', 'Attention',
+__all__ = ['LMConfig', 'RMSNorm', 'norm_linears', 'rope_cos_sin', 'apply_rope', 'flex_attention_works', 'repeat_kv', 'Attention',
            'attention_mask_4d', 'document_positions', 'document_mask', 'document_block_mask', 'ffn_hidden_dim',
            'swiglu', 'FeedForward', 'MoEGate', 'MOEFeedForward', 'MiniMindBlock', 'MiniMindOutput', 'causal_lm_loss',
            'linear_cross_entropy', 'MiniMindLM', 'register_auto_classes', 'count_parameters', 'preset_configs',
@@ -75,6 +75,13 @@ class LMConfig(PretrainedConfig):
         super().__init__(**kwargs)
 
 # %% ../nbs/03_model.ipynb #5d60a3e0
+def _rms_backward(n, r, weight, g, need_x: bool = True, need_w: bool = True):
+    "Gradients of `weight * n`, `n = x * r`, for the input x and the weight, given upstream g (all float32)."
+    gw = (g * n).reshape(-1, n.shape[-1]).sum(0) if need_w else None
+    gn = g * weight
+    gx = r * (gn - n * (gn * n).mean(-1, keepdim=True)) if need_x else None
+    return gx, gw
+
 class _RMSNormFn(torch.autograd.Function):
     "float32 RMSNorm that saves only x and rsqrt(mean(x^2) + eps) for backward."
     @staticmethod
@@ -86,11 +93,7 @@ class _RMSNormFn(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):  # g: (..., dim)
         x, weight, r = ctx.saved_tensors
-        n = x * r  # the normalised input, recomputed
-        gw = (g * n).reshape(-1, n.shape[-1]).sum(0) if ctx.needs_input_grad[1] else None
-        gn = g * weight
-        gx = r * (gn - n * (gn * n).mean(-1, keepdim=True)) if ctx.needs_input_grad[0] else None
-        return gx, gw, None
+        return *_rms_backward(x * r, r, weight, g, *ctx.needs_input_grad[:2]), None  # n = x * r recomputed
 
 class RMSNorm(nn.Module):
     "Root-mean-square norm, computed in float32, then scaled by a learned weight."
@@ -104,6 +107,48 @@ class RMSNorm(nn.Module):
             return _RMSNormFn.apply(x, self.weight, self.eps)
         xf = x.float()
         return self.weight * (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).type_as(x)
+
+def _plain(*modules) -> bool:
+    "True when every module is exactly what this notebook defines (no subclass, wrapper or hook) and may be fused."
+    kinds = (RMSNorm, nn.Linear)
+    return all(type(m) in kinds and not (m._forward_hooks or m._forward_pre_hooks) for m in modules)
+
+def _fusable_norm(norm, x: torch.Tensor, *linears: nn.Linear) -> bool:
+    "Whether `norm(x)` may be folded into the projections `linears` that read it (see `norm_linears`)."
+    dev = x.device.type
+    return (torch.is_grad_enabled() and _plain(norm, *linears) and x.dtype == torch.float32
+            and norm.weight.dtype == torch.float32
+            and (torch.is_autocast_enabled(dev) or all(l.weight.dtype == x.dtype for l in linears)))
+
+class _NormLinearsFn(torch.autograd.Function):
+    "RMSNorm, then several projections of its output; saves x and the rsqrt, recomputes the normalised x in backward."
+    @staticmethod
+    def forward(ctx, x, nw, eps: float, *ws):  # x: (N, dim) float32; nw: (dim,) float32; ws: (out_i, dim), one dtype
+        r = torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)  # (N, 1)
+        xn = (nw * (x * r)).to(ws[0].dtype)
+        ctx.save_for_backward(x, nw, r, *ws)
+        return tuple(xn @ w.t() for w in ws)
+
+    @staticmethod
+    def backward(ctx, *gys):  # gys: (N, out_i)
+        x, nw, r, *ws = ctx.saved_tensors
+        n = x * r
+        xn = (nw * n).to(ws[0].dtype)  # recomputed
+        gws = [gy.t() @ xn for gy in gys]
+        gxn = gys[0] @ ws[0]
+        for gy, w in zip(gys[1:], ws[1:]): gxn.addmm_(gy, w)
+        gx, gnw = _rms_backward(n, r, nw, gxn.float(), *ctx.needs_input_grad[:2])
+        return gx, gnw, None, *gws
+
+def norm_linears(x: torch.Tensor, norm: RMSNorm, *weights: torch.Tensor) -> tuple:
+    "`tuple(F.linear(norm(x), w) for w in weights)` with the normalised x not kept for backward; x: (..., dim) float32."
+    dev = x.device.type
+    if torch.is_autocast_enabled(dev):  # projections in the autocast dtype, the norm in float32, as unfused
+        dt = torch.get_autocast_dtype(dev)
+        with torch.autocast(dev, enabled=False):
+            return norm_linears(x, norm, *(w.to(dt) for w in weights))
+    ys = _NormLinearsFn.apply(x.reshape(-1, x.shape[-1]), norm.weight, norm.eps, *weights)
+    return tuple(y.view(*x.shape[:-1], y.shape[-1]) for y in ys)
 
 # %% ../nbs/03_model.ipynb #32b8947d
 def rope_cos_sin(position_ids: torch.Tensor,  # (B, T) or (1, T) integer positions
@@ -127,7 +172,7 @@ def apply_rope(x: torch.Tensor,  # (B, n_heads, T, head_dim) queries or keys; (B
     out = torch.stack((r1, r2), dim=-1).flatten(-2) if layout == "interleaved" else torch.cat((r1, r2), dim=-1)
     return out.type_as(x)
 
-# %% ../nbs/03_model.ipynb #ba08d2fe
+# %% ../nbs/03_model.ipynb #41454e7c
 _FLEX = None
 
 def _flex_attention():
@@ -180,14 +225,22 @@ class Attention(nn.Module):
         self.dropout, self.flash = config.dropout, config.flash_attn
         self.attn_dropout, self.resid_dropout = nn.Dropout(config.dropout), nn.Dropout(config.dropout)
 
-    def forward(self, x, cos, sin, attn_mask=None, cache: Optional[Cache] = None):
+    def forward(self, x, cos, sin, attn_mask=None, cache: Optional[Cache] = None,
+                norm: Optional[nn.Module] = None):  # the block's pre-norm, applied to x here (None: x is normalised)
         B, T, _ = x.shape  # x: (B, T, dim)
+        if norm is not None and _fusable_norm(norm, x, self.wq, self.wk, self.wv):  # training: the lean version
+            q, k, v = norm_linears(x, norm, self.wq.weight, self.wk.weight, self.wv.weight)
+        else:
+            if norm is not None: x = norm(x)
+            q, k, v = self.wq(x), self.wk(x), self.wv(x)
         # RoPE while time comes before heads, then views with heads first: the attention output keeps the
         # query's memory layout, so turning it back to (B, T, dim) for `wo` below needs no copy
-        q = apply_rope(self.wq(x).view(B, T, self.n_heads, self.head_dim), cos, sin, self.rope_layout, heads_first=False)
-        k = apply_rope(self.wk(x).view(B, T, self.n_kv_heads, self.head_dim), cos, sin, self.rope_layout, heads_first=False)
+        q = apply_rope(q.view(B, T, self.n_heads, self.head_dim), cos, sin, self.rope_layout, heads_first=False)
+        k = apply_rope(k.view(B, T, self.n_kv_heads, self.head_dim), cos, sin, self.rope_layout, heads_first=False)
         q, k = q.transpose(1, 2), k.transpose(1, 2)  # (B, n_heads, T, hd), (B, n_kv_heads, T, hd)
-        v = self.wv(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, n_kv_heads, T, hd)
+        v = v.view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, n_kv_heads, T, hd)
+        if torch.is_tensor(attn_mask) and attn_mask.is_floating_point() and attn_mask.dtype != q.dtype:
+            attn_mask = attn_mask.to(q.dtype)  # an additive mask follows the queries' dtype
         if cache is not None: k, v = cache.update(k, v, self.layer_idx)  # (B, n_kv_heads, S, hd), S = past + T
         is_causal = attn_mask is None and T > 1  # one new token over a cache may see everything before it
         if _is_block_mask(attn_mask):  # packed rows on CUDA: flex attention skips the blocks across documents
@@ -203,7 +256,8 @@ class Attention(nn.Module):
             k, v = repeat_kv(k, self.n_rep), repeat_kv(v, self.n_rep)  # (B, n_heads, S, hd)
             scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.head_dim)  # (B, n_heads, T, S)
             if is_causal: attn_mask = torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
-            if attn_mask is not None: scores = scores.masked_fill(~attn_mask, float("-inf"))
+            if attn_mask is not None and attn_mask.dtype == torch.bool: scores = scores.masked_fill(~attn_mask, float("-inf"))
+            elif attn_mask is not None: scores = scores + attn_mask  # an additive mask: 0 or -inf
             y = self.attn_dropout(F.softmax(scores.float(), dim=-1).type_as(q)) @ v
         y = y.transpose(1, 2).reshape(B, T, -1)  # (B, T, n_heads * hd): heads side by side again
         return self.resid_dropout(self.wo(y))
@@ -245,7 +299,7 @@ def document_block_mask(doc_ids: torch.Tensor):
     def same_doc_causal(b, h, q, kv): return (doc_ids[b, q] == doc_ids[b, kv]) & (kv <= q)
     return create_block_mask(same_doc_causal, B, None, T, T, device=doc_ids.device)
 
-# %% ../nbs/03_model.ipynb #cedda449
+# %% ../nbs/03_model.ipynb #38f07e34
 def ffn_hidden_dim(config: LMConfig) -> int:
     "SwiGLU width: `config.hidden_dim`, or 8*dim/3 rounded up to a multiple of `multiple_of`."
     if config.hidden_dim is not None: return config.hidden_dim
@@ -253,17 +307,21 @@ def ffn_hidden_dim(config: LMConfig) -> int:
     return m * ((int(2 * 4 * config.dim / 3) + m - 1) // m)
 
 class _SwiGLUFn(torch.autograd.Function):
-    "w2(silu(w1 x) * w3 x) with w1 and w3 stacked: saves x and [w1 x, w3 x] for backward, recomputes the rest."
+    "w2(silu(w1 x') * w3 x'), x' = RMSNorm(x) or x: saves x and [w1 x', w3 x'] for backward, recomputes the rest."
     @staticmethod
-    def forward(ctx, x, w13, w2):  # x: (N, dim); w13: (2 * hidden, dim) = [w1; w3]; w2: (dim, hidden)
-        h = x @ w13.t()  # (N, 2 * hidden): both branches in one matmul
+    def forward(ctx, x, w1, w3, w2, nw=None, eps: float = 0.0):  # x: (N, dim); w1, w3: (hidden, dim); w2: (dim, hidden)
+        r = torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) if nw is not None else None  # nw: norm weight or None
+        xn = (nw * (x * r)).to(w1.dtype) if nw is not None else x
+        h = xn @ torch.cat([w1, w3]).t()  # (N, 2 * hidden): both branches in one matmul; the stacked copy is not kept
         h1, h3 = h.chunk(2, dim=-1)
-        ctx.save_for_backward(x, w13, w2, h)
+        ctx.save_for_backward(x, w1, w3, w2, h, nw, r)
         return (F.silu(h1) * h3) @ w2.t()  # (N, dim)
 
     @staticmethod
     def backward(ctx, gy):  # gy: (N, dim)
-        x, w13, w2, h = ctx.saved_tensors
+        x, w1, w3, w2, h, nw, r = ctx.saved_tensors
+        n = x * r if nw is not None else None
+        xn = (nw * n).to(w1.dtype) if nw is not None else x  # the normalised input, recomputed
         h1, h3 = h.chunk(2, dim=-1)
         g = F.silu(h1)
         gp = gy @ w2  # (N, hidden): gradient of the product silu(h1) * h3
@@ -272,17 +330,22 @@ class _SwiGLUFn(torch.autograd.Function):
         gh1, gh3 = gh.chunk(2, dim=-1)
         torch.mul(gp, g, out=gh3)
         gh1.copy_(torch.ops.aten.silu_backward(gp.mul_(h3), h1))  # (gp * h3) * silu'(h1), one fused kernel
-        return gh @ w13, gh.t() @ x, gw2
+        gw1, gw3 = (gh.t() @ xn).chunk(2)
+        gx = gh @ torch.cat([w1, w3])
+        gnw = None
+        if nw is not None: gx, gnw = _rms_backward(n, r, nw, gx.float(), ctx.needs_input_grad[0], ctx.needs_input_grad[4])
+        return gx, gw1, gw3, gw2, gnw, None
 
-def swiglu(x: torch.Tensor, w1: torch.Tensor, w3: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
-    "`(silu(x @ w1.T) * (x @ w3.T)) @ w2.T` through `_SwiGLUFn`, honouring autocast; x: (..., dim)."
+def swiglu(x: torch.Tensor, w1: torch.Tensor, w3: torch.Tensor, w2: torch.Tensor,
+           norm: Optional[RMSNorm] = None) -> torch.Tensor:
+    "`(silu(x' @ w1.T) * (x' @ w3.T)) @ w2.T`, x' = norm(x) or x, through `_SwiGLUFn`, honouring autocast; x: (..., dim)."
     dev = x.device.type
-    if torch.is_autocast_enabled(dev):
+    if torch.is_autocast_enabled(dev):  # matmuls in the autocast dtype; a norm stays float32, as unfused
         dt = torch.get_autocast_dtype(dev)
         with torch.autocast(dev, enabled=False):
-            return swiglu(x.to(dt), w1.to(dt), w3.to(dt), w2.to(dt))
-    w13 = torch.cat([w1, w3])  # (2 * hidden, dim); its gradient splits back into w1's and w3's
-    return _SwiGLUFn.apply(x.reshape(-1, x.shape[-1]), w13, w2).view(*x.shape[:-1], w2.shape[0])
+            return swiglu(x if norm is not None else x.to(dt), w1.to(dt), w3.to(dt), w2.to(dt), norm)
+    nw, eps = (norm.weight, norm.eps) if norm is not None else (None, 0.0)
+    return _SwiGLUFn.apply(x.reshape(-1, x.shape[-1]), w1, w3, w2, nw, eps).view(*x.shape[:-1], w2.shape[0])
 
 class FeedForward(nn.Module):
     "SwiGLU feed-forward: w2(silu(w1 x) * w3 x)."
@@ -294,10 +357,12 @@ class FeedForward(nn.Module):
         self.w3 = nn.Linear(config.dim, hidden, bias=False)  # value branch
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x):  # (..., dim) -> (..., dim)
+    def forward(self, x, norm: Optional[nn.Module] = None):  # (..., dim) -> (..., dim); norm: applied to x first
         w1, w2, w3 = self.w1.weight, self.w2.weight, self.w3.weight
-        if torch.is_grad_enabled() and (x.dtype == w1.dtype or torch.is_autocast_enabled(x.device.type)):
-            return self.dropout(swiglu(x, w1, w3, w2))  # training: the memory-lean version
+        lean = torch.is_grad_enabled() and _plain(self.w1, self.w2, self.w3)
+        if norm is not None and not (lean and _fusable_norm(norm, x, self.w1, self.w2, self.w3)): x, norm = norm(x), None
+        if lean and (x.dtype == w1.dtype or torch.is_autocast_enabled(x.device.type)):
+            return self.dropout(swiglu(x, w1, w3, w2, norm))  # training: the memory-lean version
         return self.dropout(self.w2(F.silu(self.w1(x)) * self.w3(x)))
 
 # %% ../nbs/03_model.ipynb #6d569f69
@@ -329,7 +394,7 @@ class MoEGate(nn.Module):
                 aux_loss = (scores.mean(0) * f).sum() * self.alpha
         return topk_idx, topk_weight, aux_loss
 
-# %% ../nbs/03_model.ipynb #410216ae
+# %% ../nbs/03_model.ipynb #e2684236
 class MOEFeedForward(nn.Module):
     "Mixture of experts: top-k routed SwiGLU experts plus a shared one; sets `self.aux_loss`."
     def __init__(self, config: LMConfig):
@@ -340,7 +405,8 @@ class MOEFeedForward(nn.Module):
         self.shared_experts = FeedForward(config) if config.n_shared_experts else None
         self.aux_loss = None
 
-    def forward(self, x):  # x: (B, T, dim)
+    def forward(self, x, norm: Optional[nn.Module] = None):  # x: (B, T, dim); norm: applied to x first
+        if norm is not None: x = norm(x)  # the gate and every expert read it
         topk_idx, topk_weight, self.aux_loss = self.gate(x)  # (N, k), (N, k), ()
         x_flat = x.reshape(-1, x.shape[-1])  # (N, dim)
         expert_of = topk_idx.view(-1)  # (N*k,) expert of each assignment
@@ -355,7 +421,7 @@ class MOEFeedForward(nn.Module):
         if self.shared_experts is not None: y = y + self.shared_experts(x)
         return y
 
-# %% ../nbs/03_model.ipynb #e2684236
+# %% ../nbs/03_model.ipynb #06b890e7
 class MiniMindBlock(nn.Module):
     "Pre-norm transformer block: x + attention(norm(x)), then h + feed_forward(norm(h))."
     def __init__(self, layer_id: int, config: LMConfig):
@@ -367,8 +433,9 @@ class MiniMindBlock(nn.Module):
         self.feed_forward = MOEFeedForward(config) if config.use_moe else FeedForward(config)
 
     def forward(self, x, cos, sin, attn_mask=None, cache=None):  # x: (B, T, dim)
-        h = x + self.attention(self.attention_norm(x), cos, sin, attn_mask, cache)
-        return h + self.feed_forward(self.ffn_norm(h))
+        # the norms are handed to the modules that read their output, which may fold them into their first matmul
+        h = x + self.attention(x, cos, sin, attn_mask, cache, norm=self.attention_norm)
+        return h + self.feed_forward(h, norm=self.ffn_norm)
 
 # %% ../nbs/03_model.ipynb #7eef234f
 _CACHE_FIELD = "cache" if hasattr(ModelOutput, "past_key_values") else "past_key_values"  # 5.x has the alias
@@ -438,7 +505,7 @@ def linear_cross_entropy(h: torch.Tensor,  # (..., dim) final hidden states
             return _LinearCEFn.apply(hk.to(dt), weight.to(dt), tk, chunk), keep.new_tensor(len(keep))
     return _LinearCEFn.apply(hk, weight.to(hk.dtype), tk, chunk), keep.new_tensor(len(keep))
 
-# %% ../nbs/03_model.ipynb #06b890e7
+# %% ../nbs/03_model.ipynb #d10275dd
 try: from transformers import initialization as _init  # 5.x: skips weights already loaded from a checkpoint
 except ImportError: _init = nn.init
 _TRANSFORMERS = tuple(int(v) for v in transformers.__version__.split(".")[:2])  # e.g. (5, 24)
@@ -519,6 +586,10 @@ class MiniMindLM(PreTrainedModel, GenerationMixin):
             padded = attention_mask is not None and bool((attention_mask == 0).any())
             attn_mask = attention_mask_4d(attention_mask if padded else None, T, past_len, input_ids.device) \
                 if padded or (past_len > 0 and T > 1) else None
+        if self.config.flash_attn and torch.is_tensor(attn_mask):  # SDPA turns a boolean mask into an additive one at
+            dev = input_ids.device.type                            # every call and keeps each copy for backward: once here
+            dt = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else self.output.weight.dtype
+            attn_mask = torch.zeros(attn_mask.shape, dtype=dt, device=attn_mask.device).masked_fill_(~attn_mask, float("-inf"))
         if position_ids is None:
             position_ids = torch.arange(past_len, past_len + T, device=input_ids.device)[None]  # (1, T)
         cos, sin = rope_cos_sin(position_ids, self.config.dim // self.config.n_heads, self.config.rope_theta)
