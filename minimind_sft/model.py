@@ -307,31 +307,27 @@ def ffn_hidden_dim(config: LMConfig) -> int:
     return m * ((int(2 * 4 * config.dim / 3) + m - 1) // m)
 
 class _SwiGLUFn(torch.autograd.Function):
-    "w2(silu(w1 x') * w3 x'), x' = RMSNorm(x) or x: saves x and [w1 x', w3 x'] for backward, recomputes the rest."
+    "w2(silu(w1 x') * w3 x'), x' = RMSNorm(x) or x: saves x, w1 x' and w3 x' for backward, recomputes the rest."
     @staticmethod
     def forward(ctx, x, w1, w3, w2, nw=None, eps: float = 0.0):  # x: (N, dim); w1, w3: (hidden, dim); w2: (dim, hidden)
         r = torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) if nw is not None else None  # nw: norm weight or None
         xn = (nw * (x * r)).to(w1.dtype) if nw is not None else x
-        h = xn @ torch.cat([w1, w3]).t()  # (N, 2 * hidden): both branches in one matmul; the stacked copy is not kept
-        h1, h3 = h.chunk(2, dim=-1)
-        ctx.save_for_backward(x, w1, w3, w2, h, nw, r)
+        h1, h3 = xn @ w1.t(), xn @ w3.t()  # (N, hidden) each
+        ctx.save_for_backward(x, w1, w3, w2, h1, h3, nw, r)
         return (F.silu(h1) * h3) @ w2.t()  # (N, dim)
 
     @staticmethod
     def backward(ctx, gy):  # gy: (N, dim)
-        x, w1, w3, w2, h, nw, r = ctx.saved_tensors
+        x, w1, w3, w2, h1, h3, nw, r = ctx.saved_tensors
         n = x * r if nw is not None else None
         xn = (nw * n).to(w1.dtype) if nw is not None else x  # the normalised input, recomputed
-        h1, h3 = h.chunk(2, dim=-1)
         g = F.silu(h1)
         gp = gy @ w2  # (N, hidden): gradient of the product silu(h1) * h3
         gw2 = gy.t() @ (g * h3)
-        gh = torch.empty_like(h)  # (N, 2 * hidden): gradients of both branches, side by side
-        gh1, gh3 = gh.chunk(2, dim=-1)
-        torch.mul(gp, g, out=gh3)
-        gh1.copy_(torch.ops.aten.silu_backward(gp.mul_(h3), h1))  # (gp * h3) * silu'(h1), one fused kernel
-        gw1, gw3 = (gh.t() @ xn).chunk(2)
-        gx = gh @ torch.cat([w1, w3])
+        gh3 = gp * g
+        gh1 = torch.ops.aten.silu_backward(gp.mul_(h3), h1)  # (gp * h3) * silu'(h1), one fused kernel
+        gw1, gw3 = gh1.t() @ xn, gh3.t() @ xn
+        gx = (gh1 @ w1).addmm_(gh3, w3)
         gnw = None
         if nw is not None: gx, gnw = _rms_backward(n, r, nw, gx.float(), ctx.needs_input_grad[0], ctx.needs_input_grad[4])
         return gx, gw1, gw3, gw2, gnw, None
