@@ -116,8 +116,8 @@ def bench_model(batch_size: int = 8,  # sequences per step
     import statistics, torch
     from minimind_sft.model import LMConfig, MiniMindLM, count_parameters
 
-    def step_time(config, B, T):
-        "Median seconds per forward+backward step (loss + aux loss), after one warm-up step."
+    def make_step(config, B, T):
+        "A forward+backward step (loss + aux loss) of a fresh model, warmed up once; and its parameter count."
         torch.manual_seed(0)
         model = MiniMindLM(config).to(device).train()
         ids = torch.randint(3, config.vocab_size, (B, T), device=device)
@@ -126,28 +126,38 @@ def bench_model(batch_size: int = 8,  # sequences per step
             (out.ce_sum / ids.numel() + out.aux_loss).backward()
             model.zero_grad(set_to_none=True)
         step()  # warm-up: allocator, kernels, lazy init
-        times = []
-        for _ in range(steps):
-            if device.startswith("cuda"): torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            step()
-            if device.startswith("cuda"): torch.cuda.synchronize()
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times), count_parameters(model)  # median: robust to a noisy neighbour
+        return step, count_parameters(model)
+
+    def timed(step):
+        if device.startswith("cuda"): torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        step()
+        if device.startswith("cuda"): torch.cuda.synchronize()
+        return time.perf_counter() - t0
 
     dense_cfg = LMConfig(dim=dim, n_layers=n_layers)
-    sec, n_params = step_time(dense_cfg, batch_size, seq_len)
+    dense_step, n_params = make_step(dense_cfg, batch_size, seq_len)
+    sec = statistics.median(timed(dense_step) for _ in range(steps))  # median: robust to a noisy neighbour
     tokens_per_sec = batch_size * seq_len / sec
     print(f"MiniMindLM dense dim={dim} n_layers={n_layers} ({n_params / 1e6:.1f}M params), fp32 on {device}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"  forward+backward, batch {batch_size} x {seq_len}: {sec:.2f} s/step, {tokens_per_sec:,.0f} tokens/s")
 
+    # the ratio: dense and MoE steps interleaved (dense first, then MoE first, ...), so a slow spell of the
+    # machine hits both; the median of the per-pair ratios
     rB, rT = ratio_batch_size or batch_size, ratio_seq_len or seq_len
-    dense_sec = sec if (rB, rT) == (batch_size, seq_len) else step_time(dense_cfg, rB, rT)[0]
-    moe_sec, moe_params = step_time(LMConfig(dim=dim, n_layers=n_layers, use_moe=True), rB, rT)
-    ratio = moe_sec / dense_sec
+    if (rB, rT) != (batch_size, seq_len): dense_step, _ = make_step(dense_cfg, rB, rT)
+    moe_step, moe_params = make_step(LMConfig(dim=dim, n_layers=n_layers, use_moe=True), rB, rT)
+    pairs = []
+    for i in range(steps):
+        if i % 2: m = timed(moe_step); d = timed(dense_step)
+        else: d = timed(dense_step); m = timed(moe_step)
+        pairs.append((d, m))
+    ratio = statistics.median(m / d for d, m in pairs)
+    dense_sec, moe_sec = statistics.median(d for d, _ in pairs), statistics.median(m for _, m in pairs)
     print(f"  MoE (4 routed experts, top-2, + 1 shared; {moe_params / 1e6:.1f}M params) vs dense at dim={dim}, "
-          f"n_layers={n_layers}, batch {rB} x {rT}: {moe_sec:.2f} s vs {dense_sec:.2f} s per step, ratio {ratio:.2f}x")
+          f"n_layers={n_layers}, batch {rB} x {rT}: {moe_sec:.2f} s vs {dense_sec:.2f} s per step, "
+          f"ratio {ratio:.2f}x (median of {steps} interleaved pairs)")
     return dict(tokens_per_sec=tokens_per_sec, step_sec=sec, moe_step_sec=moe_sec, dense_step_sec=dense_sec,
                 moe_dense_ratio=ratio, dim=dim, n_layers=n_layers, batch_size=batch_size, seq_len=seq_len,
                 ratio_batch_size=rB, ratio_seq_len=rT)
