@@ -75,6 +75,10 @@ class LMConfig(PretrainedConfig):
         super().__init__(**kwargs)
 
 # %% ../nbs/03_model.ipynb #5d60a3e0
+def _rms_rsqrt(x, eps: float):
+    "rsqrt(mean(x^2) + eps) per position, (..., 1): all an RMSNorm keeps besides its input."
+    return torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
+
 def _rms_backward(n, r, weight, g, need_x: bool = True, need_w: bool = True):
     "Gradients of `weight * n`, `n = x * r`, for the input x and the weight, given upstream g (all float32)."
     gw = (g * n).reshape(-1, n.shape[-1]).sum(0) if need_w else None
@@ -86,7 +90,7 @@ class _RMSNormFn(torch.autograd.Function):
     "float32 RMSNorm that saves only x and rsqrt(mean(x^2) + eps) for backward."
     @staticmethod
     def forward(ctx, x, weight, eps: float):  # x: (..., dim) float32, weight: (dim,)
-        r = torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)  # (..., 1)
+        r = _rms_rsqrt(x, eps)  # (..., 1)
         ctx.save_for_backward(x, weight, r)
         return weight * (x * r)
 
@@ -124,7 +128,7 @@ class _NormLinearsFn(torch.autograd.Function):
     "RMSNorm, then several projections of its output; saves x and the rsqrt, recomputes the normalised x in backward."
     @staticmethod
     def forward(ctx, x, nw, eps: float, *ws):  # x: (N, dim) float32; nw: (dim,) float32; ws: (out_i, dim), one dtype
-        r = torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)  # (N, 1)
+        r = _rms_rsqrt(x, eps)  # (N, 1)
         xn = (nw * (x * r)).to(ws[0].dtype)
         ctx.save_for_backward(x, nw, r, *ws)
         return tuple(xn @ w.t() for w in ws)
@@ -310,7 +314,7 @@ class _SwiGLUFn(torch.autograd.Function):
     "w2(silu(w1 x') * w3 x'), x' = RMSNorm(x) or x: saves x, w1 x' and w3 x' for backward, recomputes the rest."
     @staticmethod
     def forward(ctx, x, w1, w3, w2, nw=None, eps: float = 0.0):  # x: (N, dim); w1, w3: (hidden, dim); w2: (dim, hidden)
-        r = torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) if nw is not None else None  # nw: norm weight or None
+        r = _rms_rsqrt(x, eps) if nw is not None else None  # nw: norm weight or None
         xn = (nw * (x * r)).to(w1.dtype) if nw is not None else x
         h1, h3 = xn @ w1.t(), xn @ w3.t()  # (N, hidden) each
         ctx.save_for_backward(x, w1, w3, w2, h1, h3, nw, r)
@@ -355,9 +359,9 @@ class FeedForward(nn.Module):
 
     def forward(self, x, norm: Optional[nn.Module] = None):  # (..., dim) -> (..., dim); norm: applied to x first
         w1, w2, w3 = self.w1.weight, self.w2.weight, self.w3.weight
-        lean = torch.is_grad_enabled() and _plain(self.w1, self.w2, self.w3)
-        if norm is not None and not (lean and _fusable_norm(norm, x, self.w1, self.w2, self.w3)): x, norm = norm(x), None
-        if lean and (x.dtype == w1.dtype or torch.is_autocast_enabled(x.device.type)):
+        if norm is not None and not _fusable_norm(norm, x, self.w1, self.w2, self.w3): x, norm = norm(x), None
+        if (torch.is_grad_enabled() and _plain(self.w1, self.w2, self.w3)
+                and (x.dtype == w1.dtype or torch.is_autocast_enabled(x.device.type))):
             return self.dropout(swiglu(x, w1, w3, w2, norm))  # training: the memory-lean version
         return self.dropout(self.w2(F.silu(self.w1(x)) * self.w3(x)))
 
