@@ -318,20 +318,25 @@ class _SwiGLUFn(torch.autograd.Function):
         xn = (nw * (x * r)).to(w1.dtype) if nw is not None else x
         h1, h3 = xn @ w1.t(), xn @ w3.t()  # (N, hidden) each
         ctx.save_for_backward(x, w1, w3, w2, h1, h3, nw, r)
-        return (F.silu(h1) * h3) @ w2.t()  # (N, dim)
+        del xn  # a recomputed normalised input is not needed past the products
+        return F.silu(h1).mul_(h3) @ w2.t()  # (N, dim); the product in place of the silu, one (N, hidden) buffer
 
     @staticmethod
     def backward(ctx, gy):  # gy: (N, dim)
         x, w1, w3, w2, h1, h3, nw, r = ctx.saved_tensors
+        # at most three (N, hidden) buffers at a time: gp, a, gh3; then gp turns into gh1 in place
+        gp = gy @ w2  # (N, hidden): gradient of the product silu(h1) * h3
+        a = F.silu(h1)
+        gh3 = gp * a
+        gw2 = gy.t() @ a.mul_(h3)  # a becomes the product silu(h1) * h3, the input w2 saw
+        del a
+        gh1 = torch.ops.aten.silu_backward.grad_input(gp.mul_(h3), h1, grad_input=gp)  # (gp*h3)*silu'(h1), fused, in place
         n = x * r if nw is not None else None
         xn = (nw * n).to(w1.dtype) if nw is not None else x  # the normalised input, recomputed
-        g = F.silu(h1)
-        gp = gy @ w2  # (N, hidden): gradient of the product silu(h1) * h3
-        gw2 = gy.t() @ (g * h3)
-        gh3 = gp * g
-        gh1 = torch.ops.aten.silu_backward(gp.mul_(h3), h1)  # (gp * h3) * silu'(h1), one fused kernel
         gw1, gw3 = gh1.t() @ xn, gh3.t() @ xn
+        del xn
         gx = (gh1 @ w1).addmm_(gh3, w3)
+        del gp, gh1, gh3
         gnw = None
         if nw is not None: gx, gnw = _rms_backward(n, r, nw, gx.float(), ctx.needs_input_grad[0], ctx.needs_input_grad[4])
         return gx, gw1, gw3, gw2, gnw, None
