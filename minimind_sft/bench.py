@@ -183,7 +183,7 @@ def _run_variant(spec: dict) -> dict:
     from minimind_sft.data import PackedCollator, SFTCollator, SFTDataset, pack_samples
     from minimind_sft.model import MiniMindLM, count_parameters
     from minimind_sft.tokenizer import load_tokenizer
-    from minimind_sft.trainer import EpochBatches, autocast_for, compile_model, lm_config
+    from minimind_sft.trainer import EpochBatches, autocast_for, compile_model, lm_config, make_optimizer
     v, dev = spec['variant'], spec['device']
     cfg = load_config(spec['preset'], max_seq_len=spec['max_seq_len'], batch_size=spec['batch_size'])
     tok = load_tokenizer(cfg.tokenizer_path)
@@ -207,7 +207,7 @@ def _run_variant(spec: dict) -> dict:
     lm = lm_config(cfg)
     model = MiniMindLM(lm).to(dev).train()
     model.gradient_checkpointing = bool(v.get('gradient_checkpointing'))
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, fused=dev.startswith('cuda') or None)
+    opt = make_optimizer(model, cfg.learning_rate, dev)   # the trainer's: on a CPU its state up front, in one block
     autocast, note = autocast_for(v.get('dtype', 'float32'), dev)
     compiled = v.get('use_compile') and compile_model(model) is None
     def step(batch):

@@ -23,7 +23,8 @@ from .schedule import schedule_lr, total_optimizer_steps
 __all__ = ['DistInfo', 'init_distributed_mode', 'Logger', 'lm_config', 'pretrained_path', 'init_model', 'masked_ce', 'mean_loss',
            'EpochBatches', 'evaluate', 'EarlyStopping', 'save_atomic', 'unwrap', 'resume_path', 'rng_state',
            'set_rng_state', 'TrainState', 'TrainRun', 'log_step', 'save_checkpoint', 'load_resume', 'validate',
-           'train_epoch', 'cpu_bf16_supported', 'autocast_for', 'compile_model', 'init_wandb', 'train', 'LiveLossPlot']
+           'train_epoch', 'cpu_bf16_supported', 'autocast_for', 'pack_optimizer_state', 'make_optimizer',
+           'compile_model', 'init_wandb', 'train', 'LiveLossPlot']
 
 # %% ../nbs/05_trainer.ipynb #46e51b15
 @dataclass
@@ -299,6 +300,7 @@ def load_resume(run: TrainRun):
         Logger(f"warning: resuming {ck['world_size']}-process training on {run.info.world_size}; batches will differ from the uninterrupted run")
     load_weights(unwrap(run.model), ck['model'], strict=True)
     run.optimizer.load_state_dict(ck['optimizer']); run.scaler.load_state_dict(ck['scaler'])
+    pack_optimizer_state(run.optimizer)   # one block on a CPU (a no-op for a file this version wrote)
     run.state = TrainState(**ck['state'])
     if run.early and ck['early']: run.early.load_state_dict(ck['early'])
     rngs = ck['rng']
@@ -417,6 +419,44 @@ def autocast_for(dtype: str, device: str):
     if dtype == 'float16': return contextlib.nullcontext(), 'float16 autocast is for CUDA: computing in float32 on the CPU'
     return contextlib.nullcontext(), None
 
+# %% ../nbs/05_trainer.ipynb #09c290f0
+def pack_optimizer_state(optimizer: torch.optim.Optimizer) -> int:
+    "Move the per-parameter state tensors (AdamW's moments) into one flat buffer per dtype, as views; bytes moved."
+    groups = {}
+    for st in optimizer.state.values():
+        for k, v in st.items():
+            if torch.is_tensor(v) and v.dim() > 0 and v.is_contiguous() and v.device.type == 'cpu':
+                groups.setdefault(v.dtype, []).append((st, k, v))
+    moved = 0
+    for dt, items in groups.items():
+        if len({v.untyped_storage().data_ptr() for *_, v in items}) == 1: continue   # packed already
+        flat = torch.empty(sum(v.numel() for *_, v in items), dtype=dt)
+        off = 0
+        for st, k, v in items:
+            st[k] = flat[off:off + v.numel()].view(v.shape).copy_(v)
+            off += v.numel()
+        moved += flat.nbytes
+    return moved
+
+def make_optimizer(model: torch.nn.Module, lr: float, device: str) -> torch.optim.AdamW:
+    "MiniMind's AdamW (fused on CUDA); on a CPU with its state created up front in one flat buffer."
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, fused=device.startswith('cuda') or None)
+    if device != 'cpu': return opt
+    params = [p for g in opt.param_groups for p in g['params'] if p.requires_grad]
+    grads, lrs = [p.grad for p in params], [g['lr'] for g in opt.param_groups]
+    try:
+        for p in params: p.grad = torch.zeros_like(p)
+        for g in opt.param_groups: g['lr'] = 0.0
+        opt.step()   # the optimizer's own lazy initialisation; at lr 0 the weights stay as they are
+    finally:
+        for g, lr0 in zip(opt.param_groups, lrs): g['lr'] = lr0
+        for p, g in zip(params, grads): p.grad = g
+    for st in opt.state.values():
+        if torch.is_tensor(st.get('step')): st['step'].zero_()
+        elif 'step' in st: st['step'] = 0
+    pack_optimizer_state(opt)
+    return opt
+
 # %% ../nbs/05_trainer.ipynb #22b01c03
 def compile_model(model: torch.nn.Module) -> str | None:
     "Compile `model` in place (`nn.Module.compile`); returns why it cannot be compiled, or None."
@@ -426,7 +466,7 @@ def compile_model(model: torch.nn.Module) -> str | None:
     model.compile()
     return None
 
-# %% ../nbs/05_trainer.ipynb #09c290f0
+# %% ../nbs/05_trainer.ipynb #9f6dfcf4
 def _check_out_dir(out_dir: str):
     p = Path(out_dir)
     try:
@@ -500,7 +540,7 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
     total_steps = total_optimizer_steps(len(batches), cfg.epochs, cfg.accumulation_steps)
     if cfg.max_steps: total_steps = min(total_steps, cfg.max_steps)
     cuda = info.device.startswith('cuda')
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, fused=cuda or None)
+    optimizer = make_optimizer(model, cfg.learning_rate, info.device)   # on a CPU its state up front, in one block
     scaler = torch.amp.GradScaler('cuda' if cuda else 'cpu', enabled=cuda and cfg.dtype == 'float16')
     metrics_path = Path(cfg.out_dir)/'metrics.jsonl'
     autocast, note = autocast_for(cfg.dtype, info.device)
