@@ -104,6 +104,14 @@ def bench_data(data_path: str | Path | None = None, # file for the side-by-side 
     return res
 
 # %% ../nbs/08_bench.ipynb #fc734d6d
+def _moe_work_without_routing(self, x, norm=None):
+    "A stand-in `MOEFeedForward.forward`: the FFN work of top-2 routing (two routed passes and the shared one) without routing."
+    if norm is not None: x = norm(x)
+    self.aux_loss = x.new_zeros(())
+    xf = x.reshape(-1, x.shape[-1])  # (N, dim)
+    y = self.experts[0](xf.repeat(2, 1)).view(2, *xf.shape).sum(0)  # each token through a routed expert, twice
+    return (y + self.shared_experts(xf)).view_as(x)
+
 def bench_model(batch_size: int = 8,  # sequences per step
                 seq_len: int = 512,  # tokens per sequence
                 steps: int = 3,  # timed steps (after one untimed warm-up step)
@@ -113,13 +121,16 @@ def bench_model(batch_size: int = 8,  # sequences per step
                 ratio_seq_len: int | None = None,  # sequence length for the MoE/dense ratio (None = seq_len)
                 device: str = "cpu") -> dict:
     "Forward+backward tokens/s of MiniMindLM (fp32), and the MoE / dense step-time ratio at the same dim."
-    import statistics, torch
-    from minimind_sft.model import LMConfig, MiniMindLM, count_parameters
+    import statistics, torch, types
+    from minimind_sft.model import LMConfig, MiniMindLM, MOEFeedForward, count_parameters
 
-    def make_step(config, B, T):
+    def make_step(config, B, T, unrouted=False):
         "A forward+backward step (loss + aux loss) of a fresh model, warmed up once; and its parameter count."
         torch.manual_seed(0)
         model = MiniMindLM(config).to(device).train()
+        if unrouted:  # the MoE model's FFN work with its routing taken out
+            for m in model.modules():
+                if isinstance(m, MOEFeedForward): m.forward = types.MethodType(_moe_work_without_routing, m)
         ids = torch.randint(3, config.vocab_size, (B, T), device=device)
         def step():
             out = model(ids, targets=ids, loss_mask=torch.ones_like(ids))   # the trainer's logit-free loss
@@ -143,24 +154,29 @@ def bench_model(batch_size: int = 8,  # sequences per step
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"  forward+backward, batch {batch_size} x {seq_len}: {sec:.2f} s/step, {tokens_per_sec:,.0f} tokens/s")
 
-    # the ratio: dense and MoE steps interleaved (dense first, then MoE first, ...), so a slow spell of the
-    # machine hits both; the median of the per-pair ratios
+    # the ratios: dense, MoE and routing-free MoE steps in rounds whose order rotates, so a slow spell of
+    # the machine hits all three; the median of the per-round ratios
     rB, rT = ratio_batch_size or batch_size, ratio_seq_len or seq_len
     if (rB, rT) != (batch_size, seq_len): dense_step, _ = make_step(dense_cfg, rB, rT)
-    moe_step, moe_params = make_step(LMConfig(dim=dim, n_layers=n_layers, use_moe=True), rB, rT)
-    pairs = []
+    moe_cfg = LMConfig(dim=dim, n_layers=n_layers, use_moe=True)
+    moe_step, moe_params = make_step(moe_cfg, rB, rT)
+    bare_step, _ = make_step(moe_cfg, rB, rT, unrouted=True)
+    order = [dense_step, moe_step, bare_step]
+    rounds = []
     for i in range(steps):
-        if i % 2: m = timed(moe_step); d = timed(dense_step)
-        else: d = timed(dense_step); m = timed(moe_step)
-        pairs.append((d, m))
-    ratio = statistics.median(m / d for d, m in pairs)
-    dense_sec, moe_sec = statistics.median(d for d, _ in pairs), statistics.median(m for _, m in pairs)
+        t = {f: timed(f) for f in order[i % 3:] + order[:i % 3]}
+        rounds.append((t[dense_step], t[moe_step], t[bare_step]))
+    ratio = statistics.median(m / d for d, m, _ in rounds)
+    floor = statistics.median(b / d for d, _, b in rounds)
+    dense_sec, moe_sec = statistics.median(r[0] for r in rounds), statistics.median(r[1] for r in rounds)
     print(f"  MoE (4 routed experts, top-2, + 1 shared; {moe_params / 1e6:.1f}M params) vs dense at dim={dim}, "
           f"n_layers={n_layers}, batch {rB} x {rT}: {moe_sec:.2f} s vs {dense_sec:.2f} s per step, "
-          f"ratio {ratio:.2f}x (median of {steps} interleaved pairs)")
+          f"ratio {ratio:.2f}x (median of {steps} rounds)")
+    print(f"  the same FFN work with the routing taken out: {floor:.2f}x the dense step "
+          f"(routing costs {ratio - floor:+.2f} of a dense step)")
     return dict(tokens_per_sec=tokens_per_sec, step_sec=sec, moe_step_sec=moe_sec, dense_step_sec=dense_sec,
-                moe_dense_ratio=ratio, dim=dim, n_layers=n_layers, batch_size=batch_size, seq_len=seq_len,
-                ratio_batch_size=rB, ratio_seq_len=rT)
+                moe_dense_ratio=ratio, unrouted_dense_ratio=floor, dim=dim, n_layers=n_layers,
+                batch_size=batch_size, seq_len=seq_len, ratio_batch_size=rB, ratio_seq_len=rT)
 
 # %% ../nbs/08_bench.ipynb #cb9f2bbf
 BENCH_VARIANTS = {   # name -> trainer settings that differ from plain dynamic padding in float32
