@@ -263,7 +263,7 @@ def _variant_main():
 def bench_train(preset: str = 'small', # settings.ini preset for the model size
                 batch_size: int = 8, # samples (or packed rows) per step
                 max_seq_len: int = 512, # MiniMind's max_seq_len
-                samples: int = 96, # how many samples every variant trains on
+                samples: int = 256, # how many samples every variant trains on (packing: 8 timed steps at batch 8)
                 data_path: str | Path | None = None, # default: the bundled validation set
                 device: str = 'cpu',
                 variants: list[str] | None = None, # names from BENCH_VARIANTS (default: all)
@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None):
     m.add_argument('--n_layers', type=int, default=8); m.add_argument('--device', default='cpu')
     t = sub.add_parser('train', help='the same samples trained seven ways (padding, dtype, grouping, packing, compile)')
     t.add_argument('--preset', default='small'); t.add_argument('--batch_size', type=int, default=8)
-    t.add_argument('--max_seq_len', type=int, default=512); t.add_argument('--samples', type=int, default=96)
+    t.add_argument('--max_seq_len', type=int, default=512); t.add_argument('--samples', type=int, default=256)
     t.add_argument('--data_path', default=None); t.add_argument('--device', default='cpu')
     t.add_argument('--variants', nargs='*', default=None, help=f"some of: {', '.join(BENCH_VARIANTS)}")
     t.add_argument('--json', default=None, help='also write the rows to this JSON file')
