@@ -105,12 +105,13 @@ def bench_data(data_path: str | Path | None = None, # file for the side-by-side 
 
 # %% ../nbs/08_bench.ipynb #fc734d6d
 def _moe_work_without_routing(self, x, norm=None):
-    "A stand-in `MOEFeedForward.forward`: the FFN work of top-2 routing (two routed passes and the shared one) without routing."
+    "A stand-in `MOEFeedForward.forward`: the FFN work of top-k routing (k routed passes, the shared one) without routing."
     if norm is not None: x = norm(x)
     self.aux_loss = x.new_zeros(())
     xf = x.reshape(-1, x.shape[-1])  # (N, dim)
-    y = self.experts[0](xf.repeat(2, 1)).view(2, *xf.shape).sum(0)  # each token through a routed expert, twice
-    return (y + self.shared_experts(xf)).view_as(x)
+    y = self.experts[0](xf.repeat(self.top_k, 1)).view(self.top_k, *xf.shape).sum(0)  # each token through an expert, k times
+    if self.shared_experts is not None: y = y + self.shared_experts(xf)
+    return y.view_as(x)
 
 def bench_model(batch_size: int = 8,  # sequences per step
                 seq_len: int = 512,  # tokens per sequence
@@ -120,7 +121,7 @@ def bench_model(batch_size: int = 8,  # sequences per step
                 ratio_batch_size: int | None = None,  # batch for the MoE/dense ratio (None = batch_size)
                 ratio_seq_len: int | None = None,  # sequence length for the MoE/dense ratio (None = seq_len)
                 device: str = "cpu") -> dict:
-    "Forward+backward tokens/s of MiniMindLM (fp32), and the MoE / dense step-time ratio at the same dim."
+    "Forward+backward tokens/s of MiniMindLM (fp32); the MoE / dense step-time ratio at the same dim, and its routing-free floor."
     import statistics, torch, types
     from minimind_sft.model import LMConfig, MiniMindLM, MOEFeedForward, count_parameters
 
@@ -263,7 +264,7 @@ def _variant_main():
 def bench_train(preset: str = 'small', # settings.ini preset for the model size
                 batch_size: int = 8, # samples (or packed rows) per step
                 max_seq_len: int = 512, # MiniMind's max_seq_len
-                samples: int = 256, # how many samples every variant trains on (packing: 8 timed steps at batch 8)
+                samples: int = 256, # how many samples every variant trains on (bundled set, batch 8: 32 steps, 8 packed)
                 data_path: str | Path | None = None, # default: the bundled validation set
                 device: str = 'cpu',
                 variants: list[str] | None = None, # names from BENCH_VARIANTS (default: all)
