@@ -261,6 +261,49 @@ def _variant_main():
     spec = json.loads(sys.argv[1])
     print('RESULT ' + json.dumps(_run_variant(spec)))
 
+def _check_device(device: str):
+    "Fail before any variant runs when `device` cannot be used here."
+    import torch
+    d = torch.device(device)
+    if d.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f"device {device!r}: no CUDA GPU here")
+    if d.type == 'cuda' and (d.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if d.type not in ('cpu', 'cuda'): raise ValueError(f"device {device!r}: the bench runs on 'cpu' or 'cuda[:N]'")
+
+def _run_variants(specs: dict, # name -> spec for `_run_variant`
+                  on_done=None, # called as on_done(name, rows, failed) after each variant, with both so far
+                  ) -> tuple[dict, dict]:
+    "Run each spec in a fresh process, in order: the rows of those that finished, and the error of each that did not."
+    rows, failed = {}, {}
+    for name, spec in specs.items():
+        env = {**os.environ, 'PYTHONWARNINGS': 'ignore'}
+        r = subprocess.run([sys.executable, '-c', 'from minimind_sft.bench import _variant_main; _variant_main()',
+                            json.dumps(spec)], capture_output=True, text=True, env=env)
+        out = [l for l in r.stdout.splitlines() if l.startswith('RESULT ')]
+        if out and not r.returncode: rows[name] = json.loads(out[-1][7:])
+        else:   # a Python error, a crash, a kill for memory: keep what it said, go on with the next variant
+            failed[name] = r.stderr.strip()[-3000:] or f"exit status {r.returncode}, nothing on stderr"
+        if on_done: on_done(name, rows, failed)
+    return rows, failed
+
+def _table(rows: dict, failed: dict, meta: dict) -> dict:
+    "Rates, ratio to the first variant that ran, and MFU where the card's peak is known."
+    peak = meta['peak_tflops']
+    base = next(iter(rows.values()), None)
+    for r in rows.values():
+        r['nonpad_tokens_per_sec'] = r['real_tokens'] / r['seconds']
+        r['loss_tokens_per_sec'] = r['loss_tokens'] / r['seconds']
+        r['ratio'] = r['nonpad_tokens_per_sec'] / (base['real_tokens'] / base['seconds'])
+        r['mfu'] = r['flops'] / r['seconds'] / (peak * 1e12) if peak else None
+    res = dict(meta={**meta, 'ratio_to': next(iter(rows), None)}, rows=rows)
+    if failed: res['failed'] = failed
+    return res
+
+def _write_json(path: Path, res: dict):
+    "Write next to `path`, then rename: a run killed mid-write leaves the previous file whole."
+    tmp = path.with_name(path.name + '.tmp')
+    tmp.write_text(json.dumps(res, indent=1)); os.replace(tmp, path)
+
 def bench_train(preset: str = 'small', # settings.ini preset for the model size
                 batch_size: int = 8, # samples (or packed rows) per step
                 max_seq_len: int = 512, # MiniMind's max_seq_len
@@ -268,40 +311,43 @@ def bench_train(preset: str = 'small', # settings.ini preset for the model size
                 data_path: str | Path | None = None, # default: the bundled validation set
                 device: str = 'cpu',
                 variants: list[str] | None = None, # names from BENCH_VARIANTS (default: all)
-                seed: int = 0) -> dict:
-    "Print and return the variants table: the same samples trained seven ways, each in a fresh process."
+                seed: int = 0,
+                json_path: str | Path | None = None, # also write the table here, rewritten after every variant
+                ) -> dict:
+    """Print and return the variants table: the same samples trained seven ways, each in a fresh process.
+    A line is printed as each variant ends; one that fails does not stop the others, and the call raises at the end."""
     import torch
     from minimind_sft.config import load_config
     from minimind_sft.data import SFTDataset
     from minimind_sft.tokenizer import load_tokenizer
+    names = variants or list(BENCH_VARIANTS)
+    unknown = [n for n in names if n not in BENCH_VARIANTS]
+    if unknown: raise ValueError(f"unknown variant(s) {unknown}; choose from {list(BENCH_VARIANTS)}")
+    _check_device(device)
     cfg = load_config(preset)
     data_path = str(data_path or _repo_data()/'sft_val.jsonl')
-    names = variants or list(BENCH_VARIANTS)
-    rows = {}
+    card = torch.cuda.get_device_name(torch.device(device)) if device.startswith('cuda') else None
+    meta = dict(data=Path(data_path).name, preset=preset, batch_size=batch_size, max_seq_len=max_seq_len,
+                where=card or f"CPU, {torch.get_num_threads()} threads", torch=torch.__version__,
+                peak_tflops=next((v for k, v in PEAK_BF16_TFLOPS.items() if card and k in card), None))
+    t0 = time.perf_counter()
+    def on_done(name, rows, failed):   # a progress line, and the table so far on disk
+        n, wall = len(rows) + len(failed), time.perf_counter() - t0
+        if name in rows: print(f"  [{n}/{len(names)}] {name}: {rows[name]['real_tokens'] / rows[name]['seconds']:,.0f} "
+                               f"non-pad tok/s, peak {rows[name]['peak_mib']:,.0f} MiB ({wall:.0f} s so far)", flush=True)
+        else: print(f"  [{n}/{len(names)}] {name}: FAILED: {failed[name].splitlines()[-1]} ({wall:.0f} s so far)", flush=True)
+        if json_path: _write_json(Path(json_path), _table(rows, failed, meta))
     with tempfile.TemporaryDirectory() as cache:
         ds = SFTDataset(data_path, load_tokenizer(cfg.tokenizer_path), max_seq_len, pad_to_max=False, cache_dir=cache, verbose=False)
         idx = np.random.default_rng(seed).permutation(len(ds))[:samples].tolist()
-        for name in names:
-            spec = dict(variant=BENCH_VARIANTS[name], preset=preset, batch_size=batch_size, max_seq_len=max_seq_len,
-                        data_path=data_path, cache_dir=cache, samples=idx, device=device)
-            env = {**os.environ, 'PYTHONWARNINGS': 'ignore'}
-            r = subprocess.run([sys.executable, '-c', 'from minimind_sft.bench import _variant_main; _variant_main()',
-                                json.dumps(spec)], capture_output=True, text=True, env=env)
-            out = [l for l in r.stdout.splitlines() if l.startswith('RESULT ')]
-            if r.returncode or not out: raise RuntimeError(f"variant {name!r} failed:\n{r.stderr[-3000:]}")
-            rows[name] = json.loads(out[-1][7:])
-    card = torch.cuda.get_device_name() if device.startswith('cuda') else None
-    peak = next((v for k, v in PEAK_BF16_TFLOPS.items() if card and k in card), None)
-    base = rows[names[0]]['real_tokens'] / rows[names[0]]['seconds']
-    for r in rows.values():
-        r['nonpad_tokens_per_sec'] = r['real_tokens'] / r['seconds']
-        r['loss_tokens_per_sec'] = r['loss_tokens'] / r['seconds']
-        r['ratio'] = r['nonpad_tokens_per_sec'] / base
-        r['mfu'] = r['flops'] / r['seconds'] / (peak * 1e12) if peak else None
-    meta = dict(data=Path(data_path).name, preset=preset, batch_size=batch_size, max_seq_len=max_seq_len,
-                where=card or f"CPU, {torch.get_num_threads()} threads", torch=torch.__version__, peak_tflops=peak)
-    res = dict(meta=meta, rows=rows)
-    print(format_bench(res))
+        specs = {name: dict(variant=BENCH_VARIANTS[name], preset=preset, batch_size=batch_size, max_seq_len=max_seq_len,
+                            data_path=data_path, cache_dir=cache, samples=idx, device=device) for name in names}
+        rows, failed = _run_variants(specs, on_done)
+    res = _table(rows, failed, meta)
+    if rows: print(format_bench(res))
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(names)} variant(s) failed:\n" +
+                           '\n'.join(f"--- {n}:\n{e}" for n, e in failed.items()))
     return res
 
 def format_bench(res: dict) -> str:
@@ -318,6 +364,8 @@ def format_bench(res: dict) -> str:
                 f"{r['loss_tokens_per_sec']:11,.0f} {r['ratio']:8.2f} {r['peak_mib']:9,.0f}")
         out.append(line + (f" {r['mfu']:6.1%}" if m['peak_tflops'] else ''))
     if m['peak_tflops']: out.append(f"  MFU against {m['where']}'s dense bf16 peak of {m['peak_tflops']:.0f} TFLOP/s")
+    for name, err in res.get('failed', {}).items(): out.append(f"  {name:30} FAILED: {err.splitlines()[-1]}")
+    if res.get('failed') and m.get('ratio_to'): out.append(f"  'x first' is against {m['ratio_to']!r}, the first variant that ran")
     return '\n'.join(out)
 
 def plot_bench(res: dict, title: str = ''):
@@ -334,7 +382,7 @@ def plot_bench(res: dict, title: str = ''):
     ax.set_xlim(0, max(vals) * 1.3); plt.tight_layout()
     return fig
 
-# %% ../nbs/08_bench.ipynb #826a681e
+# %% ../nbs/08_bench.ipynb #a0c2326b
 def main(argv: list[str] | None = None):
     "`python -m minimind_sft.bench data|model|train`"
     p = argparse.ArgumentParser(prog='python -m minimind_sft.bench', description='Print benchmark figures.')
@@ -352,11 +400,11 @@ def main(argv: list[str] | None = None):
     t.add_argument('--max_seq_len', type=int, default=512); t.add_argument('--samples', type=int, default=256)
     t.add_argument('--data_path', default=None); t.add_argument('--device', default='cpu')
     t.add_argument('--variants', nargs='*', default=None, help=f"some of: {', '.join(BENCH_VARIANTS)}")
-    t.add_argument('--json', default=None, help='also write the rows to this JSON file')
+    t.add_argument('--json', default=None, help='also write the table to this JSON file, after every variant')
     args = p.parse_args(argv)
     if args.what == 'train':
-        res = bench_train(args.preset, args.batch_size, args.max_seq_len, args.samples, args.data_path, args.device, args.variants)
-        if args.json: Path(args.json).write_text(json.dumps(res, indent=1))
+        bench_train(args.preset, args.batch_size, args.max_seq_len, args.samples, args.data_path, args.device, args.variants,
+                    json_path=args.json)
     elif args.what == 'data':
         bench_data(args.data_path, args.tokenizer_path, args.max_length, args.lines, args.workdir)
     else:
