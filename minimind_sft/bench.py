@@ -332,11 +332,11 @@ def bench_train(preset: str = 'small', # settings.ini preset for the model size
                 peak_tflops=next((v for k, v in PEAK_BF16_TFLOPS.items() if card and k in card), None))
     t0 = time.perf_counter()
     def on_done(name, rows, failed):   # a progress line, and the table so far on disk
-        n, wall = len(rows) + len(failed), time.perf_counter() - t0
-        if name in rows: print(f"  [{n}/{len(names)}] {name}: {rows[name]['real_tokens'] / rows[name]['seconds']:,.0f} "
-                               f"non-pad tok/s, peak {rows[name]['peak_mib']:,.0f} MiB ({wall:.0f} s so far)", flush=True)
+        res, n, wall = _table(rows, failed, meta), len(rows) + len(failed), time.perf_counter() - t0
+        if name in rows: print(f"  [{n}/{len(names)}] {name}: {rows[name]['nonpad_tokens_per_sec']:,.0f} non-pad tok/s, "
+                               f"peak {rows[name]['peak_mib']:,.0f} MiB ({wall:.0f} s so far)", flush=True)
         else: print(f"  [{n}/{len(names)}] {name}: FAILED: {failed[name].splitlines()[-1]} ({wall:.0f} s so far)", flush=True)
-        if json_path: _write_json(Path(json_path), _table(rows, failed, meta))
+        if json_path: _write_json(Path(json_path), res)
     with tempfile.TemporaryDirectory() as cache:
         ds = SFTDataset(data_path, load_tokenizer(cfg.tokenizer_path), max_seq_len, pad_to_max=False, cache_dir=cache, verbose=False)
         idx = np.random.default_rng(seed).permutation(len(ds))[:samples].tolist()
@@ -382,7 +382,7 @@ def plot_bench(res: dict, title: str = ''):
     ax.set_xlim(0, max(vals) * 1.3); plt.tight_layout()
     return fig
 
-# %% ../nbs/08_bench.ipynb #a0c2326b
+# %% ../nbs/08_bench.ipynb #826a681e
 def main(argv: list[str] | None = None):
     "`python -m minimind_sft.bench data|model|train`"
     p = argparse.ArgumentParser(prog='python -m minimind_sft.bench', description='Print benchmark figures.')
