@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 # %% auto #0
-__all__ = ['ADVANCED_STYLES', 'DECAY_STYLES', 'get_lr', 'get_advanced_lr', 'total_optimizer_steps', 'schedule_lr']
+__all__ = ['ADVANCED_STYLES', 'DECAY_STYLES', 'get_lr', 'get_advanced_lr', 'schedule_lr']
 
 # %% ../nbs/04_schedule.ipynb #9fb79118
 def get_lr(current_step: int, # step whose learning rate is wanted
@@ -37,21 +37,11 @@ def get_advanced_lr(current_step: int, # step whose learning rate is wanted
     if decay_style == 'step': return base_lr * 0.1 ** sum(t >= m * decay_steps for m in (0.5, 0.75))
     return base_lr
 
-# %% ../nbs/04_schedule.ipynb #5f16e510
-def total_optimizer_steps(batches_per_epoch: int, # micro-batches per epoch (`len(loader)`)
-                          epochs: int, # epochs in the run
-                          accumulation_steps: int = 1, # micro-batches per optimizer step
-                         ) -> int:
-    "Optimizer steps in a run: a last partial accumulation group of each epoch still steps."
-    for name, v in (('batches_per_epoch', batches_per_epoch), ('epochs', epochs), ('accumulation_steps', accumulation_steps)):
-        if v < 1: raise ValueError(f"{name} must be at least 1, got {v}")
-    return epochs * math.ceil(batches_per_epoch / accumulation_steps)
-
 # %% ../nbs/04_schedule.ipynb #ecedf7f8
 DECAY_STYLES = ('minimind',) + ADVANCED_STYLES
 
 def schedule_lr(step: int, # 0-based optimizer step
-                total_steps: int, # optimizer steps in the run (`total_optimizer_steps`)
+                total_steps: int, # optimizer steps in the run (`plan_batches(...).total_steps`)
                 lr: float, # the `--learning_rate`
                 warmup_iters: int = 0, # optimizer steps of linear warmup from 0 to `lr`
                 decay_style: str = "minimind", # minimind, cosine, linear, step or constant

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 from conftest import DATA, conv, write_jsonl
-from minimind_sft.data import DataError, PerSampleSFTDataset, SFTCollator, SFTDataset, prepare_sft
+from minimind_sft.batching import SFTCollator
+from minimind_sft.data import DataError, PerSampleSFTDataset, SFTDataset, prepare_sft
 
 GOOD = conv('What is 2 + 3?', '2 + 3 = 5. The answer is 5.')
 

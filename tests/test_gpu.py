@@ -34,7 +34,7 @@ def test_packed_row_gives_each_document_its_own_logits_on_cuda(dim, packed_attn)
 
 
 def test_packed_loss_and_gradients_match_unpacked_under_bf16():
-    from minimind_sft.data import PackedCollator, SFTCollator
+    from minimind_sft.batching import PackedCollator, SFTCollator
     model = tiny().train()
     items = []
     for L in (40, 300, 120):
