@@ -123,12 +123,13 @@ def bench_model(batch_size: int = 8,  # sequences per step
                 device: str = "cpu") -> dict:
     "Forward+backward tokens/s of MiniMindLM (fp32); the MoE / dense step-time ratio at the same dim, and its routing-free floor."
     import statistics, torch, types
+    from minimind_sft.fused import fuse
     from minimind_sft.model import LMConfig, MiniMindLM, MOEFeedForward, count_parameters
 
     def make_step(config, B, T, unrouted=False):
         "A forward+backward step (loss + aux loss) of a fresh model, warmed up once; and its parameter count."
         torch.manual_seed(0)
-        model = MiniMindLM(config).to(device).train()
+        model = MiniMindLM(config).to(device).train(); fuse(model, warn=False)   # the trainer's default (--fused)
         if unrouted:  # the MoE model's FFN work with its routing taken out
             for m in model.modules():
                 if isinstance(m, MOEFeedForward): m.forward = types.MethodType(_moe_work_without_routing, m)
@@ -197,32 +198,27 @@ def _run_variant(spec: dict) -> dict:
     "Train one variant over the given samples (in this process) and measure it."
     import contextlib, torch
     from minimind_sft.config import load_config
-    from minimind_sft.data import PackedCollator, SFTCollator, SFTDataset, pack_samples
+    from torch.utils.data import Subset
+    from minimind_sft.batching import plan_batches
+    from minimind_sft.data import SFTDataset
+    from minimind_sft.fused import fuse
     from minimind_sft.model import MiniMindLM, count_parameters
     from minimind_sft.tokenizer import load_tokenizer
-    from minimind_sft.trainer import EpochBatches, autocast_for, compile_model, lm_config, make_optimizer
+    from minimind_sft.trainer import autocast_for, compile_model, lm_config, make_optimizer
     v, dev = spec['variant'], spec['device']
     cfg = load_config(spec['preset'], max_seq_len=spec['max_seq_len'], batch_size=spec['batch_size'])
     tok = load_tokenizer(cfg.tokenizer_path)
     ds = SFTDataset(spec['data_path'], tok, spec['max_seq_len'], pad_to_max=False, cache_dir=spec['cache_dir'], verbose=False)
     idx = spec['samples']
     lengths = ds.lengths[idx]
-    T = spec['max_seq_len'] - 1
-    if v.get('packing'): collate = PackedCollator(tok.pad_token_id, T)
-    else: collate = SFTCollator(tok.pad_token_id, T if v.get('pad_to_max') else None)
-    if v.get('packing'):   # the trainer's batching, over these samples (epoch 0)
-        rows = pack_samples(lengths, spec['max_seq_len'], seed=0)
-        plan = EpochBatches(len(rows), spec['batch_size'], seed=0, rows=rows)(0)
-    else:
-        plan = EpochBatches(len(idx), spec['batch_size'], seed=0, lengths=lengths,
-                            group_by_length=bool(v.get('group_by_length')))(0)
-    batches = []
-    for b in plan:
-        items = [[ds[idx[i]] for i in r] for r in b] if v.get('packing') else [ds[idx[i]] for i in b]
-        batches.append([t.to(dev) for t in collate(items)])
+    plan = plan_batches(Subset(ds, idx), spec['batch_size'], spec['max_seq_len'], tok.pad_token_id, seed=0, lengths=lengths,
+                        packing=bool(v.get('packing')), group_by_length=bool(v.get('group_by_length')),
+                        pad_to_max=bool(v.get('pad_to_max')))   # the trainer's batching, over these samples (epoch 0)
+    batches = [[t.to(dev) for t in plan.collate([plan.dataset[u] for u in b])] for b in plan.batches(0)]
     torch.manual_seed(0)
     lm = lm_config(cfg)
     model = MiniMindLM(lm).to(dev).train()
+    if v.get('fused', True): fuse(model, warn=False)   # the trainer's default (--fused)
     model.gradient_checkpointing = bool(v.get('gradient_checkpointing'))
     opt = make_optimizer(model, cfg.learning_rate, dev)   # the trainer's: on a CPU its state up front, in one block
     autocast, note = autocast_for(v.get('dtype', 'float32'), dev)

@@ -97,7 +97,8 @@ class TrainConfig:
     pad_to_max: bool  # pad every batch to max_seq_len as MiniMind does (slower, same loss)
     packing: bool  # pack whole samples into rows of max_seq_len - 1 tokens, attention kept per sample
     group_by_length: bool  # batch samples of similar length together (less padding)
-    gradient_checkpointing: bool  # recompute each block in the backward pass: less memory, about 1/3 more compute
+    gradient_checkpointing: bool  # recompute each block in the backward pass: much less activation memory, about 30% more time
+    fused: bool  # swap in the memory-lean modules of fused.py (False: train the model of model.py exactly as written)
     skip_bad_lines: bool  # skip invalid data lines (reporting how many) instead of stopping
     cache_dir: Optional[str]  # tokenisation cache folder (default: .cache beside the data file)
     seed: int  # random seed for initialisation, shuffling and augmentation

@@ -15,16 +15,18 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from .config import TrainConfig, resolve_device
 from .tokenizer import load_tokenizer
-from .data import PackedCollator, PackedRows, SFTCollator, SFTDataset, pack_samples
+from .data import SFTDataset
+from .batching import EpochBatches, PackedCollator, SFTCollator, plan_batches
 from .model import LMConfig, MiniMindLM, count_parameters, load_weights, weight_path
-from .schedule import schedule_lr, total_optimizer_steps
+from .fused import fuse
+from .schedule import schedule_lr
 
 # %% auto #0
 __all__ = ['DistInfo', 'init_distributed_mode', 'Logger', 'lm_config', 'pretrained_path', 'init_model', 'masked_ce', 'mean_loss',
-           'EpochBatches', 'evaluate', 'EarlyStopping', 'save_atomic', 'unwrap', 'resume_path', 'rng_state',
-           'set_rng_state', 'TrainState', 'TrainRun', 'log_step', 'save_checkpoint', 'load_resume', 'validate',
-           'train_epoch', 'cpu_bf16_supported', 'autocast_for', 'pack_optimizer_state', 'make_optimizer',
-           'compile_model', 'init_wandb', 'train', 'LiveLossPlot']
+           'evaluate', 'EarlyStopping', 'save_atomic', 'unwrap', 'resume_path', 'rng_state', 'set_rng_state',
+           'TrainState', 'TrainRun', 'log_step', 'save_checkpoint', 'load_resume', 'validate', 'train_epoch',
+           'cpu_bf16_supported', 'autocast_for', 'pack_optimizer_state', 'make_optimizer', 'compile_model',
+           'init_wandb', 'train', 'LiveLossPlot']
 
 # %% ../nbs/05_trainer.ipynb #46e51b15
 @dataclass
@@ -101,46 +103,6 @@ def masked_ce(logits: torch.Tensor, # (B, T, vocab)
 def mean_loss(ce_sum: torch.Tensor, n_tokens) -> torch.Tensor:
     "`ce_sum / n_tokens`, and exactly 0 (with zero gradient) when there is no loss-bearing token."
     return ce_sum / max(float(n_tokens), 1.0)
-
-# %% ../nbs/05_trainer.ipynb #06ed323f
-class EpochBatches:
-    "Seeded, per-epoch shuffled batches for one rank (DistributedSampler-style sharding): sample indices, or packed rows."
-    def __init__(self, n: int, # samples (or rows, with `rows`)
-                 batch_size: int, seed: int = 42, rank: int = 0, world_size: int = 1, shuffle: bool = True,
-                 lengths=None, # tokens per sample: needed by group_by_length
-                 group_by_length: bool = False, # batches of similar lengths
-                 rows: list | None = None, # packed rows (tuples of sample indices): batches of rows
-                 mega: int = 50): # global batches per length-sorted mega-batch
-        self.n, self.batch_size, self.seed, self.rank, self.world_size, self.shuffle = n, batch_size, seed, rank, world_size, shuffle
-        self.lengths, self.group_by_length, self.rows, self.mega = lengths, group_by_length, rows, mega
-        if rows is not None and len(rows) != n: raise ValueError(f"n={n} but {len(rows)} packed rows")
-        if group_by_length and lengths is None: raise ValueError("group_by_length needs the sample lengths")
-
-    def global_batches(self, epoch: int) -> list[list[int]]:
-        "The global batches of epoch `epoch`, as unit indices (samples or rows), identical on every rank."
-        gen = torch.Generator().manual_seed(self.seed + epoch)
-        order = (torch.randperm(self.n, generator=gen) if self.shuffle else torch.arange(self.n)).tolist()
-        g = self.batch_size * self.world_size
-        if self.group_by_length:
-            L, m = np.asarray(self.lengths), g * self.mega
-            order = [i for k in range(0, self.n, m) for i in sorted(order[k:k + m], key=lambda i: -L[i])]
-        batches = [order[i:i + g] for i in range(0, self.n, g)]
-        if batches and len(batches[-1]) < self.world_size: batches.pop()   # too small to give every rank a sample
-        if self.group_by_length and batches:
-            batches = [batches[i] for i in torch.randperm(len(batches), generator=gen).tolist()]
-            first = max(range(len(batches)), key=lambda b: L[batches[b]].max())
-            batches.insert(0, batches.pop(first))                          # the longest sample at step 1
-        return batches
-
-    def __call__(self, epoch: int) -> list[list]:
-        "This rank's batches of epoch `epoch`: lists of sample indices, or of rows (tuples of sample indices)."
-        mine = [b[self.rank::self.world_size] for b in self.global_batches(epoch)]
-        return mine if self.rows is None else [[self.rows[i] for i in b] for b in mine]
-
-    def __len__(self) -> int:
-        g = self.batch_size * self.world_size
-        full, rest = divmod(self.n, g)
-        return full + (1 if rest >= self.world_size else 0)
 
 # %% ../nbs/05_trainer.ipynb #1f915035
 @torch.no_grad()
@@ -517,10 +479,15 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
     lm = lm_config(cfg)
     model, tokenizer = init_model(lm, cfg, info.device)   # weights first: a bad file fails in seconds
     model.gradient_checkpointing = cfg.gradient_checkpointing
+    if cfg.fused:   # the lean modules of fused.py, for exactly the reference modules of model.py
+        left = fuse(model, warn=False)
+        Logger('--fused: the lean versions of fused.py are swapped in' + (
+            f'; left as written, trained by their own code: {"; ".join(left)}' if left else ''))
+    else: Logger('--fused False: training model.py as written')
     train_data = SFTDataset(cfg.data_path, tokenizer, cfg.max_seq_len, pad_to_max=False, cache_dir=cfg.cache_dir,
                             skip_bad_lines=cfg.skip_bad_lines, verbose=info.is_main)
     if cfg.augment:
-        from minimind_sft.data import AugmentedSFTDataset, load_synonyms
+        from minimind_sft.augment import AugmentedSFTDataset, load_synonyms
         train_data = AugmentedSFTDataset(train_data, load_synonyms(cfg.synonyms_path), prob=cfg.augment_prob, seed=cfg.seed)
     val_loader = None
     if cfg.val_data_path:
@@ -529,16 +496,11 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
         shard = list(range(info.rank, len(val_data), info.world_size))
         val_loader = DataLoader(torch.utils.data.Subset(val_data, shard), batch_size=cfg.batch_size,
                                 collate_fn=SFTCollator(tokenizer.pad_token_id))
-    if cfg.packing:   # batches of packed rows; every rank computes the same rows from the cached lengths
-        rows = pack_samples(train_data.lengths, cfg.max_seq_len, cfg.seed)
-        batches = EpochBatches(len(rows), cfg.batch_size, cfg.seed, info.rank, info.world_size, rows=rows)
-        train_data = PackedRows(train_data)
-    else:
-        batches = EpochBatches(len(train_data), cfg.batch_size, cfg.seed, info.rank, info.world_size,
-                               lengths=train_data.lengths, group_by_length=cfg.group_by_length)
-    if len(batches) == 0: raise ValueError(f"{cfg.data_path}: {len(train_data)} samples cannot fill one batch on {info.world_size} processes")
-    total_steps = total_optimizer_steps(len(batches), cfg.epochs, cfg.accumulation_steps)
-    if cfg.max_steps: total_steps = min(total_steps, cfg.max_steps)
+    plan = plan_batches(train_data, cfg.batch_size, cfg.max_seq_len, tokenizer.pad_token_id, epochs=cfg.epochs,
+                        accumulation_steps=cfg.accumulation_steps, max_steps=cfg.max_steps, packing=cfg.packing,
+                        group_by_length=cfg.group_by_length, pad_to_max=cfg.pad_to_max, seed=cfg.seed,
+                        rank=info.rank, world_size=info.world_size)   # every rank computes the same rows from the cached lengths
+    train_data, batches, total_steps = plan.dataset, plan.batches, plan.total_steps
     cuda = info.device.startswith('cuda')
     optimizer = make_optimizer(model, cfg.learning_rate, info.device)   # on a CPU its state up front, in one block
     scaler = torch.amp.GradScaler('cuda' if cuda else 'cpu', enabled=cuda and cfg.dtype == 'float16')

@@ -1,0 +1,26 @@
+"`--fused True` (the default) trains the numbers of `--fused False`, which trains model.py exactly as written."
+import json
+from pathlib import Path
+import pytest
+from minimind_sft.config import load_config
+from minimind_sft.trainer import train
+
+
+def train_losses(out: Path, cache: Path, **kw) -> list[float]:
+    cfg = load_config('demo', out_dir=str(out), cache_dir=str(cache), batch_size=4, max_seq_len=256, max_steps=12,
+                      log_interval=1, save_interval=1000, val_data_path=None, dtype='float32', **kw)
+    train(cfg)
+    return [r['loss'] for r in map(json.loads, (out / 'metrics.jsonl').read_text().splitlines()) if 'loss' in r]
+
+
+@pytest.mark.parametrize('packing', [False, True], ids=['samples', 'packed'])
+@pytest.mark.parametrize('use_moe', [False, True], ids=['dense', 'moe'])
+def test_fused_trains_the_losses_of_the_reference_model(tmp_path, use_moe, packing, capsys):
+    cache = tmp_path / 'cache'
+    reference = train_losses(tmp_path / 'reference', cache, fused=False, use_moe=use_moe, packing=packing)
+    assert 'training model.py as written' in capsys.readouterr().out
+    fused = train_losses(tmp_path / 'fused', cache, fused=True, use_moe=use_moe, packing=packing)
+    assert 'lean versions of fused.py' in capsys.readouterr().out
+    assert len(reference) == len(fused) == 12
+    worst = max(abs(a - b) / abs(a) for a, b in zip(reference, fused))
+    assert worst <= 1e-4, f"largest relative loss difference over 12 steps: {worst:.2e}"
