@@ -104,15 +104,6 @@ def bench_data(data_path: str | Path | None = None, # file for the side-by-side 
     return res
 
 # %% ../nbs/08_bench.ipynb #fc734d6d
-def _moe_work_without_routing(self, x, norm=None):
-    "A stand-in `MOEFeedForward.forward`: the FFN work of top-k routing (k routed passes, the shared one) without routing."
-    if norm is not None: x = norm(x)
-    self.aux_loss = x.new_zeros(())
-    xf = x.reshape(-1, x.shape[-1])  # (N, dim)
-    y = self.experts[0](xf.repeat(self.top_k, 1)).view(self.top_k, *xf.shape).sum(0)  # each token through an expert, k times
-    if self.shared_experts is not None: y = y + self.shared_experts(xf)
-    return y.view_as(x)
-
 def bench_model(batch_size: int = 8,  # sequences per step
                 seq_len: int = 512,  # tokens per sequence
                 steps: int = 3,  # timed steps (after one untimed warm-up step)
@@ -121,22 +112,19 @@ def bench_model(batch_size: int = 8,  # sequences per step
                 ratio_batch_size: int | None = None,  # batch for the MoE/dense ratio (None = batch_size)
                 ratio_seq_len: int | None = None,  # sequence length for the MoE/dense ratio (None = seq_len)
                 device: str = "cpu") -> dict:
-    "Forward+backward tokens/s of MiniMindLM (fp32); the MoE / dense step-time ratio at the same dim, and its routing-free floor."
-    import statistics, torch, types
+    "Forward+backward tokens/s of MiniMindLM (fp32), and the MoE / dense step-time ratio at the same dim."
+    import statistics, torch
     from minimind_sft.fused import fuse
-    from minimind_sft.model import LMConfig, MiniMindLM, MOEFeedForward, count_parameters
+    from minimind_sft.model import LMConfig, MiniMindLM, count_parameters
+    from minimind_sft.trainer import train_step
 
-    def make_step(config, B, T, unrouted=False):
+    def make_step(config, B, T):
         "A forward+backward step (loss + aux loss) of a fresh model, warmed up once; and its parameter count."
         torch.manual_seed(0)
         model = MiniMindLM(config).to(device).train(); fuse(model, warn=False)   # the trainer's default (--fused)
-        if unrouted:  # the MoE model's FFN work with its routing taken out
-            for m in model.modules():
-                if isinstance(m, MOEFeedForward): m.forward = types.MethodType(_moe_work_without_routing, m)
         ids = torch.randint(3, config.vocab_size, (B, T), device=device)
         def step():
-            out = model(ids, targets=ids, loss_mask=torch.ones_like(ids))   # the trainer's logit-free loss
-            (out.ce_sum / ids.numel() + out.aux_loss).backward()
+            train_step(model, ids, ids, torch.ones_like(ids))   # the trainer's loss (logit-free under fuse) and backward
             model.zero_grad(set_to_none=True)
         step()  # warm-up: allocator, kernels, lazy init
         return step, count_parameters(model)
@@ -156,28 +144,24 @@ def bench_model(batch_size: int = 8,  # sequences per step
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"  forward+backward, batch {batch_size} x {seq_len}: {sec:.2f} s/step, {tokens_per_sec:,.0f} tokens/s")
 
-    # the ratios: dense, MoE and routing-free MoE steps in rounds whose order rotates, so a slow spell of
-    # the machine hits all three; the median of the per-round ratios
+    # the ratio: dense and MoE steps in rounds whose order alternates, so a slow spell of the machine
+    # hits both; the median of the per-round ratios
     rB, rT = ratio_batch_size or batch_size, ratio_seq_len or seq_len
     if (rB, rT) != (batch_size, seq_len): dense_step, _ = make_step(dense_cfg, rB, rT)
     moe_cfg = LMConfig(dim=dim, n_layers=n_layers, use_moe=True)
     moe_step, moe_params = make_step(moe_cfg, rB, rT)
-    bare_step, _ = make_step(moe_cfg, rB, rT, unrouted=True)
-    order = [dense_step, moe_step, bare_step]
+    order = [dense_step, moe_step]
     rounds = []
     for i in range(steps):
-        t = {f: timed(f) for f in order[i % 3:] + order[:i % 3]}
-        rounds.append((t[dense_step], t[moe_step], t[bare_step]))
-    ratio = statistics.median(m / d for d, m, _ in rounds)
-    floor = statistics.median(b / d for d, _, b in rounds)
+        t = {f: timed(f) for f in order[i % 2:] + order[:i % 2]}
+        rounds.append((t[dense_step], t[moe_step]))
+    ratio = statistics.median(m / d for d, m in rounds)
     dense_sec, moe_sec = statistics.median(r[0] for r in rounds), statistics.median(r[1] for r in rounds)
     print(f"  MoE (4 routed experts, top-2, + 1 shared; {moe_params / 1e6:.1f}M params) vs dense at dim={dim}, "
           f"n_layers={n_layers}, batch {rB} x {rT}: {moe_sec:.2f} s vs {dense_sec:.2f} s per step, "
           f"ratio {ratio:.2f}x (median of {steps} rounds)")
-    print(f"  the same FFN work with the routing taken out: {floor:.2f}x the dense step "
-          f"(routing costs {ratio - floor:+.2f} of a dense step)")
     return dict(tokens_per_sec=tokens_per_sec, step_sec=sec, moe_step_sec=moe_sec, dense_step_sec=dense_sec,
-                moe_dense_ratio=ratio, unrouted_dense_ratio=floor, dim=dim, n_layers=n_layers,
+                moe_dense_ratio=ratio, dim=dim, n_layers=n_layers,
                 batch_size=batch_size, seq_len=seq_len, ratio_batch_size=rB, ratio_seq_len=rT)
 
 # %% ../nbs/08_bench.ipynb #cb9f2bbf
@@ -204,7 +188,7 @@ def _run_variant(spec: dict) -> dict:
     from minimind_sft.fused import fuse
     from minimind_sft.model import MiniMindLM, count_parameters
     from minimind_sft.tokenizer import load_tokenizer
-    from minimind_sft.trainer import autocast_for, compile_model, lm_config, make_optimizer
+    from minimind_sft.trainer import autocast_for, compile_model, lm_config, make_optimizer, train_step
     v, dev = spec['variant'], spec['device']
     cfg = load_config(spec['preset'], max_seq_len=spec['max_seq_len'], batch_size=spec['batch_size'])
     tok = load_tokenizer(cfg.tokenizer_path)
@@ -223,17 +207,16 @@ def _run_variant(spec: dict) -> dict:
     opt = make_optimizer(model, cfg.learning_rate, dev)   # the trainer's: on a CPU its state up front, in one block
     autocast, note = autocast_for(v.get('dtype', 'float32'), dev)
     compiled = v.get('use_compile') and compile_model(model) is None
-    def step(batch):
+    def step(batch, first=False):
         X, Y, M, *D = batch
-        with autocast:
-            out = model(X, targets=Y, loss_mask=M, doc_ids=D[0] if D else None)
-        (out.ce_sum / M.sum().clamp(min=1) + out.aux_loss).backward()
+        train_step(model, X, Y, M, D[0] if D else None, autocast=autocast, first_compiled=first)   # the trainer's loss
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step(); opt.zero_grad(set_to_none=True)
     sync = torch.cuda.synchronize if dev.startswith('cuda') else (lambda: None)
     t_warm = time.perf_counter()
-    for b in {0: batches[0], 1: batches[-1]}.values(): step(b)   # allocator, kernels, compilation: first and last shapes
+    step(batches[0], first=compiled); step(batches[-1])   # allocator, kernels, compilation: first and last shapes
     sync(); t_warm = time.perf_counter() - t_warm
+    compiled = compiled and model._compiled_call_impl is not None   # train_step runs eagerly if compiling failed
     if dev.startswith('cuda'): torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
     for b in batches: step(b)

@@ -10,23 +10,23 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from .config import TrainConfig, resolve_device
 from .tokenizer import load_tokenizer
 from .data import SFTDataset
-from .batching import EpochBatches, PackedCollator, SFTCollator, plan_batches
+from .batching import BatchPlan, SFTCollator, plan_batches
 from .model import LMConfig, MiniMindLM, count_parameters, load_weights, weight_path
 from .fused import fuse
 from .schedule import schedule_lr
 
 # %% auto #0
-__all__ = ['DistInfo', 'init_distributed_mode', 'Logger', 'lm_config', 'pretrained_path', 'init_model', 'masked_ce', 'mean_loss',
-           'evaluate', 'EarlyStopping', 'save_atomic', 'unwrap', 'resume_path', 'rng_state', 'set_rng_state',
-           'TrainState', 'TrainRun', 'log_step', 'save_checkpoint', 'load_resume', 'validate', 'train_epoch',
-           'cpu_bf16_supported', 'autocast_for', 'pack_optimizer_state', 'make_optimizer', 'compile_model',
-           'init_wandb', 'train', 'LiveLossPlot']
+__all__ = ['DistInfo', 'init_distributed_mode', 'Logger', 'lm_config', 'pretrained_path', 'init_model', 'unwrap', 'train_step',
+           'evaluate', 'EarlyStopping', 'save_atomic', 'resume_path', 'rng_state', 'set_rng_state', 'MetricsWindow',
+           'TrainState', 'TrainRun', 'write_record', 'log_step', 'save_checkpoint', 'load_resume', 'epoch_batches',
+           'optimizer_step', 'validate', 'validate_when_due', 'log_when_due', 'save_when_due', 'train_epoch',
+           'cpu_bf16_supported', 'autocast_for', 'flatten_optimizer_state', 'preallocate_optimizer_state',
+           'make_optimizer', 'compile_model', 'init_wandb', 'train', 'LiveLossPlot']
 
 # %% ../nbs/05_trainer.ipynb #46e51b15
 @dataclass
@@ -90,19 +90,40 @@ def init_model(lm_config: LMConfig, cfg: TrainConfig, device: str = 'cpu'):
     Logger(f'LLM params: {count_parameters(model) / 1e6:.3f} M' + (f', weights from {path}' if path else ', random init'))
     return model.to(device), tokenizer
 
-# %% ../nbs/05_trainer.ipynb #c228bdde
-def masked_ce(logits: torch.Tensor, # (B, T, vocab)
-              Y: torch.Tensor, # (B, T) targets
-              loss_mask: torch.Tensor, # (B, T) 1 where the target carries loss
-             ) -> tuple[torch.Tensor, torch.Tensor]:
-    "Sum of cross-entropy over loss-bearing targets, and their number."
-    ce = F.cross_entropy(logits.float().flatten(0, 1), Y.flatten(), reduction='none')  # (B*T,)
-    m = loss_mask.flatten().to(ce.dtype)
-    return (ce * m).sum(), m.sum()
+def unwrap(model):
+    "The plain model inside DDP and/or torch.compile wrappers."
+    model = getattr(model, 'module', model)
+    return getattr(model, '_orig_mod', model)
 
-def mean_loss(ce_sum: torch.Tensor, n_tokens) -> torch.Tensor:
-    "`ce_sum / n_tokens`, and exactly 0 (with zero gradient) when there is no loss-bearing token."
-    return ce_sum / max(float(n_tokens), 1.0)
+# %% ../nbs/05_trainer.ipynb #c228bdde
+def train_step(model: torch.nn.Module, # the model, DDP- or compile-wrapped too
+               X: torch.Tensor, # (B, T) input ids
+               Y: torch.Tensor, # (B, T) targets
+               M: torch.Tensor, # (B, T) loss mask
+               doc_ids: torch.Tensor | None = None, # (B, T) packed rows: the document of each token
+               n_global: torch.Tensor | None = None, # loss-bearing tokens of this micro-batch on all ranks (None: M.sum())
+               acc: int = 1, # micro-batches per optimizer step
+               autocast=None, # the forward pass's autocast context (`autocast_for`); None: none
+               scaler=None, # a GradScaler (fp16); None: a plain backward pass
+               world_size: int = 1, # processes whose gradients DDP averages
+               first_compiled: bool = False, # the first pass of a compiled model: if compiling fails, warn and run eagerly
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Forward and backward of one micro-batch with the trainer's loss; returns the detached `(ce_sum, aux_loss, loss)`."
+    if first_compiled:   # compilation happens during this pass, and may fail
+        try: return train_step(model, X, Y, M, doc_ids, n_global, acc, autocast, scaler, world_size)
+        except Exception as e:
+            if isinstance(e, FloatingPointError): raise
+            Logger(f"warning: --use_compile: compiling failed ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
+                   f"training uncompiled")
+            unwrap(model)._compiled_call_impl = None
+            torch._dynamo.reset()
+            model.zero_grad(set_to_none=True)   # the failed pass may have left partial gradients
+    n_global = M.sum() if n_global is None else n_global
+    with autocast or contextlib.nullcontext():
+        out = model(X, targets=Y, loss_mask=M, doc_ids=doc_ids)
+    loss = (out.ce_sum * world_size / n_global.clamp(min=1) + out.aux_loss) / acc
+    (loss if scaler is None else scaler.scale(loss)).backward()
+    return out.ce_sum.detach(), out.aux_loss.detach(), loss.detach()
 
 # %% ../nbs/05_trainer.ipynb #1f915035
 @torch.no_grad()
@@ -147,11 +168,6 @@ def save_atomic(obj, path: str | Path):
     finally:
         if tmp.exists(): tmp.unlink()
 
-def unwrap(model):
-    "The plain model inside DDP and/or torch.compile wrappers."
-    model = getattr(model, 'module', model)
-    return getattr(model, '_orig_mod', model)
-
 def resume_path(cfg: TrainConfig) -> Path:
     "Where the resume checkpoint lives: --checkpoint_path, else `{out_dir}/resume_{dim}{_moe}.pth`."
     return Path(cfg.checkpoint_path) if cfg.checkpoint_path else Path(weight_path(cfg.out_dir, 'resume', cfg.dim, cfg.use_moe))
@@ -163,7 +179,30 @@ def rng_state() -> dict:
 
 def set_rng_state(s: dict):
     torch.set_rng_state(s['torch']); np.random.set_state(s['numpy']); random.setstate(s['python'])
-    if s.get('cuda') is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
+    if s['cuda'] is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
+
+# %% ../nbs/05_trainer.ipynb #6ad64815
+class MetricsWindow:
+    "Sums over the micro-batches since the last log record, and the last optimizer step's lr and gradient norm."
+    keys = ('ce_sum', 'tokens', 'aux_sum', 'micro', 'real_tokens')
+
+    def __init__(self): self.lr, self.grad_norm = 0.0, 0.0; self.reset()
+
+    def reset(self): self.sums, self.eval_seconds, self.t0 = dict.fromkeys(self.keys, 0), 0.0, time.time()
+
+    def add(self, **figures):
+        for k, v in figures.items(): self.sums[k] = self.sums[k] + v
+
+    def end_step(self, lr: float, grad_norm): self.lr, self.grad_norm = lr, grad_norm
+
+    def reduce(self, device: str = 'cpu', distributed: bool = False) -> dict:
+        "The sums over all ranks, the training seconds, the last lr and gradient norm; then a new window starts."
+        t = torch.tensor([float(self.sums[k]) for k in self.keys], dtype=torch.float64, device=device)
+        if distributed: dist.all_reduce(t)
+        out = dict(zip(self.keys, t.tolist()), seconds=time.time() - self.t0 - self.eval_seconds, lr=self.lr,
+                   grad_norm=float(self.grad_norm))
+        self.reset()
+        return out
 
 # %% ../nbs/05_trainer.ipynb #d0881027
 @dataclass
@@ -178,24 +217,21 @@ class TrainState:
 
 @dataclass
 class TrainRun:
-    "Everything `train_epoch` works with."
+    "What a run carries from step to step."
     cfg: TrainConfig
     info: DistInfo
     model: torch.nn.Module  # possibly DDP-wrapped
-    tokenizer: object
     optimizer: torch.optim.Optimizer
-    scaler: object
-    train_data: object
-    batches: EpochBatches
-    total_steps: int
-    autocast: object
+    scaler: object  # a GradScaler, enabled for fp16 on CUDA only
+    plan: BatchPlan  # the batches of each epoch, what they index, how they collate, the optimizer steps
+    autocast: object  # the forward pass's autocast context (`autocast_for`)
     state: TrainState = field(default_factory=TrainState)
     val_loader: object = None
     early: EarlyStopping | None = None
     metrics_path: Path | None = None
     wandb: object = None
     pbar: object = None
-    window: dict = field(default_factory=dict)
+    window: MetricsWindow = field(default_factory=MetricsWindow)
     on_log: object = None  # called with each metrics record on rank 0 (live plots)
     t_start: float = field(default_factory=time.time)
     start_step: int = 0  # the step this process started from (after a resume)
@@ -203,34 +239,32 @@ class TrainRun:
 
     @property
     def stop(self) -> bool:
+        "Early stopping fired, or `max_steps` are done."
         return bool((self.early and self.early.early_stop) or (self.cfg.max_steps and self.state.step >= self.cfg.max_steps))
 
 # %% ../nbs/05_trainer.ipynb #26501a4c
-def _window_add(run: TrainRun, **kw):
-    for k, v in kw.items(): run.window[k] = run.window.get(k, 0) + v
-
-def log_step(run: TrainRun, epoch: int, lr: float, grad_norm: float, **extra):
-    "Reduce the window over ranks, then print, write metrics.jsonl and log to wandb (rank 0)."
-    w, dev = run.window, run.info.device
-    t = torch.tensor([float(w.get(k, 0)) for k in ('ce_sum', 'tokens', 'aux_sum', 'micro', 'real_tokens')], dtype=torch.float64, device=dev)
-    if run.info.distributed: dist.all_reduce(t)
-    ce_sum, tokens, aux_sum, micro, real = t.tolist()
-    seconds = time.time() - w.get('t0', run.t_start) - w.get('eval_seconds', 0)
-    run.window = {'t0': time.time()}
-    if not run.info.is_main: return None
-    cfg, st = run.cfg, run.state
-    rec = dict(epoch=epoch + 1, step=st.step, total_steps=run.total_steps, loss=ce_sum / max(tokens, 1),
-               aux_loss=aux_sum / max(micro, 1), lr=lr, grad_norm=grad_norm, tokens_per_sec=real / max(seconds, 1e-9),
-               loss_tokens=int(tokens), time=round(time.time() - run.t_start, 3), **extra)
+def write_record(run: TrainRun, rec: dict, wandb_rec: dict | None = None):
+    "Append `rec` to metrics.jsonl, hand it to `on_log`, and log it (or `wandb_rec`) to wandb: rank 0's part of logging."
     with open(run.metrics_path, 'a') as f: f.write(json.dumps(rec) + '\n')
-    if run.wandb is not None: run.wandb.log(rec, step=st.step)
     if run.on_log is not None: run.on_log(rec)
+    if run.wandb is not None: run.wandb.log(wandb_rec or rec, step=rec['step'])
+
+def log_step(run: TrainRun, val_loss: float | None = None) -> dict | None:
+    "Reduce the metrics window over ranks; on rank 0 write its record, update the progress bar, print MiniMind's line."
+    w = run.window.reduce(run.info.device, run.info.distributed)
+    if not run.info.is_main: return None
+    cfg, st, total = run.cfg, run.state, run.plan.total_steps
+    rec = dict(epoch=st.epoch + 1, step=st.step, total_steps=total, loss=w['ce_sum'] / max(w['tokens'], 1),
+               aux_loss=w['aux_sum'] / max(w['micro'], 1), lr=w['lr'], grad_norm=w['grad_norm'],
+               tokens_per_sec=w['real_tokens'] / max(w['seconds'], 1e-9), loss_tokens=int(w['tokens']),
+               time=round(time.time() - run.t_start, 3), **({} if val_loss is None else dict(val_loss=val_loss)))
+    write_record(run, rec)
     if run.pbar is not None:
-        run.pbar.set_postfix(loss=f"{rec['loss']:.3f}", lr=f'{lr:.2e}', tok_s=f"{rec['tokens_per_sec']:.0f}", refresh=False)
+        run.pbar.set_postfix(loss=f"{rec['loss']:.3f}", lr=f"{rec['lr']:.2e}", tok_s=f"{rec['tokens_per_sec']:.0f}", refresh=False)
     per_step = (time.time() - run.t_start) / max(st.step - run.start_step, 1)
-    left = (run.total_steps - st.step) * per_step / 60
-    Logger(f"Epoch:[{epoch + 1}/{cfg.epochs}]({st.step}/{run.total_steps}) loss:{rec['loss']:.3f} lr:{lr:.12f} "
-           f"epoch_Time:{left:.0f}min:" + (f" val_loss:{extra['val_loss']:.3f}" if 'val_loss' in extra else ''))
+    minutes_left = (total - st.step) * per_step / 60
+    Logger(f"Epoch:[{st.epoch + 1}/{cfg.epochs}]({st.step}/{total}) loss:{rec['loss']:.3f} lr:{rec['lr']:.12f} "
+           f"epoch_Time:{minutes_left:.0f}min:" + (f" val_loss:{val_loss:.3f}" if val_loss is not None else ''))
     return rec
 
 # %% ../nbs/05_trainer.ipynb #56a5aa7d
@@ -256,13 +290,13 @@ def load_resume(run: TrainRun):
     old = ck['config']
     for k in ('dim', 'n_layers', 'use_moe', 'batch_size', 'accumulation_steps', 'max_seq_len', 'data_path', 'packing',
               'group_by_length'):
-        if old.get(k, False) != getattr(cfg, k):
-            raise ValueError(f"--resume: {path} was written with {k}={old.get(k, False)!r}, this run has {getattr(cfg, k)!r}")
+        if old[k] != getattr(cfg, k):
+            raise ValueError(f"--resume: {path} was written with {k}={old[k]!r}, this run has {getattr(cfg, k)!r}")
     if ck['world_size'] != run.info.world_size:
         Logger(f"warning: resuming {ck['world_size']}-process training on {run.info.world_size}; batches will differ from the uninterrupted run")
     load_weights(unwrap(run.model), ck['model'], strict=True)
     run.optimizer.load_state_dict(ck['optimizer']); run.scaler.load_state_dict(ck['scaler'])
-    pack_optimizer_state(run.optimizer)   # one block on a CPU (a no-op for a file this version wrote)
+    flatten_optimizer_state(run.optimizer)   # on a CPU, one block again for a file written on a GPU
     run.state = TrainState(**ck['state'])
     if run.early and ck['early']: run.early.load_state_dict(ck['early'])
     rngs = ck['rng']
@@ -272,93 +306,93 @@ def load_resume(run: TrainRun):
         run.metrics_path.write_text(''.join(l + '\n' for l in keep))
     Logger(f"resumed from {path}: epoch {run.state.epoch + 1}, step {run.state.step}, batch {run.state.micro}")
 
+# %% ../nbs/05_trainer.ipynb #682b9c3a
+def epoch_batches(run: TrainRun, epoch: int):
+    "This rank's batches of `epoch` from `run.state.micro` (the first unseen one): `(tensors on the device, non-pad targets)`."
+    plan, cfg, dev = run.plan, run.cfg, run.info.device
+    if hasattr(plan.dataset, 'set_epoch'): plan.dataset.set_epoch(epoch)
+    todo = plan.batches(epoch)[run.state.micro:]
+    loader = DataLoader(plan.dataset, batch_sampler=todo, collate_fn=plan.collate, num_workers=cfg.num_workers,
+                        pin_memory=dev.startswith('cuda'), persistent_workers=False)
+    lengths = plan.dataset.lengths
+    for idx, batch in zip(todo, loader):
+        samples = [j for row in idx for j in row] if plan.rows is not None else idx   # packed: batches of rows of samples
+        real = int(np.minimum(lengths[samples], cfg.max_seq_len).sum()) - len(samples)
+        yield [t.to(dev, non_blocking=True) for t in batch], real
+
+def optimizer_step(run: TrainRun, loss: torch.Tensor) -> tuple[float, torch.Tensor]:
+    "Stop on a non-finite loss before the weights change; else the schedule's lr, unscale, clip, step. Returns `(lr, grad_norm)`."
+    cfg, st = run.cfg, run.state
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"non-finite loss ({loss.item()}) at epoch {st.epoch + 1}, optimizer step {st.step + 1}: "
+                                 f"stopped before updating the weights; the last checkpoint on disk is intact "
+                                 f"(try a lower --learning_rate or --grad_clip, or --dtype float32)")
+    lr = schedule_lr(st.step, run.plan.total_steps, cfg.learning_rate, cfg.warmup_iters, cfg.decay_style)
+    for g in run.optimizer.param_groups: g['lr'] = lr
+    run.scaler.unscale_(run.optimizer)
+    grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
+    run.scaler.step(run.optimizer); run.scaler.update()
+    run.optimizer.zero_grad(set_to_none=True)
+    st.step += 1
+    return lr, grad_norm
+
+# %% ../nbs/05_trainer.ipynb #cdb95b15
+def validate(run: TrainRun) -> float | None:
+    "Evaluate on the validation data and update early stopping; None without validation data."
+    if run.val_loader is None: return None
+    t0 = time.time()
+    val = evaluate(run.model, run.val_loader, run.info.device, run.autocast)
+    run.window.eval_seconds += time.time() - t0   # not training time: left out of tokens/s
+    run.state.last_val, run.state.val_step = val, run.state.step
+    if run.early: run.early(val)
+    return val
+
+def validate_when_due(run: TrainRun):
+    "Every `eval_interval` optimizer steps: validate."
+    if run.cfg.eval_interval and run.state.step % run.cfg.eval_interval == 0: validate(run)
+
+def log_when_due(run: TrainRun):
+    "Advance the progress bar; log every `log_interval` steps, at the end of an epoch or of the run, and with a validation."
+    cfg, st = run.cfg, run.state
+    if run.pbar is not None: run.pbar.update(1)
+    validated = st.val_step == st.step
+    last = st.step == run.plan.total_steps or (cfg.max_steps and st.step >= cfg.max_steps) or st.micro == run.plan.batches_per_epoch
+    if st.step % cfg.log_interval == 0 or last or validated: log_step(run, st.last_val if validated else None)
+
+def save_when_due(run: TrainRun):
+    "Every `save_interval` optimizer steps: the weights and the resume file."
+    if run.state.step % run.cfg.save_interval == 0: save_checkpoint(run)
+
 # %% ../nbs/05_trainer.ipynb #f8f50328
 def _global_count(n: torch.Tensor, run: TrainRun) -> torch.Tensor:
     if run.info.distributed:
         n = n.clone(); dist.all_reduce(n)
     return n
 
-def validate(run: TrainRun, epoch: int) -> float | None:
-    "Evaluate on the validation data, update early stopping, log to metrics."
-    if run.val_loader is None: return None
-    t0 = time.time()
-    val = evaluate(run.model, run.val_loader, run.info.device, run.autocast)
-    _window_add(run, eval_seconds=time.time() - t0)   # not training time: left out of tokens/s
-    run.state.last_val, run.state.val_step = val, run.state.step
-    if run.early: run.early(val)
-    return val
-
-def _forward_backward(run: TrainRun, X, Y, M, doc_ids, n_global, acc: int):
-    "One micro-batch's forward and backward; returns the detached (ce_sum, aux_loss, loss)."
-    if run.compile_pending:   # the first step of a compiled model: compilation happens here, and may fail
-        run.compile_pending = False
-        try: return _forward_backward(run, X, Y, M, doc_ids, n_global, acc)
-        except Exception as e:
-            if isinstance(e, (KeyboardInterrupt, FloatingPointError)): raise
-            Logger(f"warning: --use_compile: compiling failed ({type(e).__name__}: {str(e).splitlines()[0][:200]}); "
-                   f"training uncompiled")
-            unwrap(run.model)._compiled_call_impl = None
-            torch._dynamo.reset()
-            run.optimizer.zero_grad(set_to_none=True)   # the failed pass may have left partial gradients
-    with run.autocast:
-        out = run.model(X, targets=Y, loss_mask=M, doc_ids=doc_ids)
-    loss = (out.ce_sum * run.info.world_size / n_global.clamp(min=1) + out.aux_loss) / acc
-    run.scaler.scale(loss).backward()
-    return out.ce_sum.detach(), out.aux_loss.detach(), loss.detach()
-
-def train_epoch(epoch: int, run: TrainRun):
-    "Train one epoch (from `run.state.micro`, the first unseen batch), stepping, logging, validating and saving as due."
+def train_epoch(epoch: int, # the epoch to train (0-based)
+                run: TrainRun, # the run: settings, model, optimizer, plan, progress
+                callbacks=(validate_when_due, log_when_due, save_when_due), # called in order with `run` after each optimizer step
+               ):
+    "Train one epoch from `run.state.micro` (the first unseen batch): micro-batches, optimizer steps, callbacks."
     cfg, st, info = run.cfg, run.state, run.info
-    batches = run.batches(epoch)
-    n_batches, acc = len(batches), cfg.accumulation_steps
-    pad_id = run.tokenizer.pad_token_id
-    collate = (PackedCollator(pad_id, cfg.max_seq_len - 1) if cfg.packing else
-               SFTCollator(pad_id, cfg.max_seq_len - 1 if cfg.pad_to_max else None))
-    if hasattr(run.train_data, 'set_epoch'): run.train_data.set_epoch(epoch)
-    todo = batches[st.micro:]
-    loader = DataLoader(run.train_data, batch_sampler=todo, collate_fn=collate, num_workers=cfg.num_workers,
-                        pin_memory=info.device.startswith('cuda'), persistent_workers=False)
-    lengths = run.train_data.lengths
-    model, dev = run.model, info.device
-    loss_acc = torch.zeros((), device=dev)
-    for idx, batch in zip(todo, loader):
-        i = st.micro
-        step_end = (i + 1) % acc == 0 or i + 1 == n_batches
-        lr = schedule_lr(st.step, run.total_steps, cfg.learning_rate, cfg.warmup_iters, cfg.decay_style)
-        for g in run.optimizer.param_groups: g['lr'] = lr
-        X, Y, M, *D = [t.to(dev, non_blocking=True) for t in batch]   # D: [doc_ids] for packed rows
+    st.epoch, acc, n_batches = epoch, cfg.accumulation_steps, run.plan.batches_per_epoch
+    loss_acc = torch.zeros((), device=info.device)   # the step's loss: checked before the update
+    for (X, Y, M, *D), real_tokens in epoch_batches(run, epoch):   # D: [doc_ids] for packed rows
+        step_end = (st.micro + 1) % acc == 0 or st.micro + 1 == n_batches
         n_local = M.sum().to(torch.float32)
         n_global = _global_count(n_local, run)
-        sync = contextlib.nullcontext() if step_end or not info.distributed else model.no_sync()
-        with sync:
-            ce_sum, aux, loss = _forward_backward(run, X, Y, M, D[0] if D else None, n_global, acc)
+        sync = contextlib.nullcontext() if step_end or not info.distributed else run.model.no_sync()
+        with sync:   # DDP all-reduces the gradients on the step's last micro-batch only
+            ce_sum, aux, loss = train_step(run.model, X, Y, M, D[0] if D else None, n_global, acc, run.autocast, run.scaler,
+                                           info.world_size, first_compiled=run.compile_pending)
+        run.compile_pending = False
         loss_acc += loss
-        samples = [j for r in idx for j in r] if cfg.packing else idx
-        _window_add(run, ce_sum=ce_sum, tokens=n_local, aux_sum=aux, micro=1,
-                    real_tokens=int(np.minimum(lengths[samples], cfg.max_seq_len).sum()) - len(samples))
+        run.window.add(ce_sum=ce_sum, tokens=n_local, aux_sum=aux, micro=1, real_tokens=real_tokens)
         st.micro += 1
         if not step_end: continue
-        if not torch.isfinite(loss_acc):
-            raise FloatingPointError(f"non-finite loss ({loss_acc.item()}) at epoch {epoch + 1}, optimizer step {st.step + 1}: "
-                                     f"stopped before updating the weights; the last checkpoint on disk is intact "
-                                     f"(try a lower --learning_rate or --grad_clip, or --dtype float32)")
-        run.scaler.unscale_(run.optimizer)
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        run.scaler.step(run.optimizer); run.scaler.update()
-        run.optimizer.zero_grad(set_to_none=True)
+        run.window.end_step(*optimizer_step(run, loss_acc))
         loss_acc.zero_()
-        st.step += 1
-        if run.pbar is not None: run.pbar.update(1)
-        last = st.step == run.total_steps or (cfg.max_steps and st.step >= cfg.max_steps) or i + 1 == n_batches
-        extra = {}
-        if cfg.eval_interval and st.step % cfg.eval_interval == 0:
-            val = validate(run, epoch)
-            if val is not None: extra['val_loss'] = val
-        if st.step % cfg.log_interval == 0 or last or extra:
-            for k, v in list(run.window.items()):
-                if torch.is_tensor(v): run.window[k] = v.item()
-            log_step(run, epoch, lr, grad_norm.item(), **extra)
-        if st.step % cfg.save_interval == 0: save_checkpoint(run)
+        for callback in callbacks: callback(run)
         if run.stop: break
 
 # %% ../nbs/05_trainer.ipynb #8c86857f
@@ -382,8 +416,8 @@ def autocast_for(dtype: str, device: str):
     return contextlib.nullcontext(), None
 
 # %% ../nbs/05_trainer.ipynb #09c290f0
-def pack_optimizer_state(optimizer: torch.optim.Optimizer) -> int:
-    "Move the per-parameter state tensors (AdamW's moments) into one flat buffer per dtype, as views; bytes moved."
+def flatten_optimizer_state(optimizer: torch.optim.Optimizer) -> int:
+    "Move the per-parameter state tensors on the CPU (AdamW's moments) into one flat buffer per dtype, as views; bytes moved."
     groups = {}
     for st in optimizer.state.values():
         for k, v in st.items():
@@ -391,7 +425,7 @@ def pack_optimizer_state(optimizer: torch.optim.Optimizer) -> int:
                 groups.setdefault(v.dtype, []).append((st, k, v))
     moved = 0
     for dt, items in groups.items():
-        if len({v.untyped_storage().data_ptr() for *_, v in items}) == 1: continue   # packed already
+        if len({v.untyped_storage().data_ptr() for *_, v in items}) == 1: continue   # one buffer already
         flat = torch.empty(sum(v.numel() for *_, v in items), dtype=dt)
         off = 0
         for st, k, v in items:
@@ -400,23 +434,26 @@ def pack_optimizer_state(optimizer: torch.optim.Optimizer) -> int:
         moved += flat.nbytes
     return moved
 
-def make_optimizer(model: torch.nn.Module, lr: float, device: str) -> torch.optim.AdamW:
-    "MiniMind's AdamW (fused on CUDA); on a CPU with its state created up front in one flat buffer."
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, fused=device.startswith('cuda') or None)
-    if device != 'cpu': return opt
-    params = [p for g in opt.param_groups for p in g['params'] if p.requires_grad]
-    grads, lrs = [p.grad for p in params], [g['lr'] for g in opt.param_groups]
+def preallocate_optimizer_state(optimizer: torch.optim.Optimizer):
+    "Create the optimizer's state now, in one flat block: made lazily at the first step, it fragments a CPU's heap."
+    params = [p for g in optimizer.param_groups for p in g['params'] if p.requires_grad]
+    grads, lrs = [p.grad for p in params], [g['lr'] for g in optimizer.param_groups]
     try:
         for p in params: p.grad = torch.zeros_like(p)
-        for g in opt.param_groups: g['lr'] = 0.0
-        opt.step()   # the optimizer's own lazy initialisation; at lr 0 the weights stay as they are
+        for g in optimizer.param_groups: g['lr'] = 0.0
+        optimizer.step()   # the optimizer's own lazy initialisation; at lr 0 the weights stay as they are
     finally:
-        for g, lr0 in zip(opt.param_groups, lrs): g['lr'] = lr0
+        for g, lr0 in zip(optimizer.param_groups, lrs): g['lr'] = lr0
         for p, g in zip(params, grads): p.grad = g
-    for st in opt.state.values():
+    for st in optimizer.state.values():
         if torch.is_tensor(st.get('step')): st['step'].zero_()
         elif 'step' in st: st['step'] = 0
-    pack_optimizer_state(opt)
+    flatten_optimizer_state(optimizer)
+
+def make_optimizer(model: torch.nn.Module, lr: float, device: str) -> torch.optim.AdamW:
+    "MiniMind's AdamW (fused on CUDA); on a CPU with its state created up front in one flat block."
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, fused=device.startswith('cuda') or None)
+    if device == 'cpu': preallocate_optimizer_state(opt)
     return opt
 
 # %% ../nbs/05_trainer.ipynb #22b01c03
@@ -457,13 +494,10 @@ def init_wandb(cfg: TrainConfig, state: TrainState):
 
 def _validate_and_record(run: TrainRun, epoch: int):
     "Validate outside the step loop (end of an epoch, end of training) and record it in metrics.jsonl and wandb."
-    val = validate(run, epoch)
+    val = validate(run)
     if val is None or not run.info.is_main: return
-    rec = dict(epoch=epoch + 1, step=run.state.step, val_loss=val)
-    with open(run.metrics_path, 'a') as f: f.write(json.dumps(rec) + '\n')
-    if run.on_log is not None: run.on_log(rec)
+    write_record(run, dict(epoch=epoch + 1, step=run.state.step, val_loss=val), wandb_rec={'val_loss': val})
     Logger(f'Epoch {epoch + 1} step {run.state.step} validation loss: {val:.4f}')
-    if run.wandb is not None: run.wandb.log({'val_loss': val}, step=run.state.step)
 
 def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
           on_log=None, # called on rank 0 with each metrics.jsonl record, e.g. a `LiveLossPlot`
@@ -500,15 +534,14 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
                         accumulation_steps=cfg.accumulation_steps, max_steps=cfg.max_steps, packing=cfg.packing,
                         group_by_length=cfg.group_by_length, pad_to_max=cfg.pad_to_max, seed=cfg.seed,
                         rank=info.rank, world_size=info.world_size)   # every rank computes the same rows from the cached lengths
-    train_data, batches, total_steps = plan.dataset, plan.batches, plan.total_steps
     cuda = info.device.startswith('cuda')
     optimizer = make_optimizer(model, cfg.learning_rate, info.device)   # on a CPU its state up front, in one block
     scaler = torch.amp.GradScaler('cuda' if cuda else 'cpu', enabled=cuda and cfg.dtype == 'float16')
     metrics_path = Path(cfg.out_dir)/'metrics.jsonl'
     autocast, note = autocast_for(cfg.dtype, info.device)
-    run = TrainRun(cfg, info, model, tokenizer, optimizer, scaler, train_data, batches, total_steps, autocast,
-                   val_loader=val_loader, metrics_path=metrics_path, on_log=on_log,
-                   early=EarlyStopping(cfg.early_stopping_patience, cfg.early_stopping_min_delta) if val_loader else None)
+    early = EarlyStopping(cfg.early_stopping_patience, cfg.early_stopping_min_delta) if val_loader else None
+    run = TrainRun(cfg, info, model, optimizer, scaler, plan, autocast, val_loader=val_loader, early=early,
+                   metrics_path=metrics_path, on_log=on_log)
     if cfg.resume: load_resume(run)
     elif info.is_main and metrics_path.exists(): metrics_path.unlink()
     if cfg.use_compile:
@@ -520,11 +553,11 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
     if cfg.use_wandb and info.is_main: run.wandb = init_wandb(cfg, run.state)
     if note: Logger(f'warning: --dtype {cfg.dtype}: {note}')
     unit = 'packed rows' if cfg.packing else 'samples'
-    Logger(f'{len(train_data):,} samples, {len(batches)} batches of {cfg.batch_size} {unit} per process x {info.world_size} '
-           f'process(es), {total_steps} optimizer steps')
-    run.pbar = tqdm(total=total_steps, initial=run.state.step, desc='SFT', disable=not info.is_main, mininterval=1,
+    Logger(f'{len(plan.dataset):,} samples, {plan.batches_per_epoch} batches of {cfg.batch_size} {unit} per process x '
+           f'{info.world_size} process(es), {plan.total_steps} optimizer steps')
+    run.pbar = tqdm(total=plan.total_steps, initial=run.state.step, desc='SFT', disable=not info.is_main, mininterval=1,
                     dynamic_ncols=True)
-    run.window, run.start_step, run.t_start = {'t0': time.time()}, run.state.step, time.time()
+    run.window.reset(); run.start_step, run.t_start = run.state.step, time.time()
     model.train()
     try:
         while run.state.epoch < cfg.epochs and not run.stop:
