@@ -192,7 +192,7 @@ def build_parser(prog: str = 'minimind-sft') -> argparse.ArgumentParser:
     defaults = read_presets()['default'] if _has_settings() else {}
     for k, typ in types.items():
         if k == 'preset': continue
-        text = f"{helps.get(k) or k} (default: {defaults.get(k) or 'none'})"
+        text = f"{helps.get(k) or k} (default: {defaults.get(k) or 'none'})".replace('%', '%%')   # argparse formats help with %
         if typ == 'bool':
             p.add_argument(f'--{k}', nargs='?', const=True, default=None, type=_bool_arg, metavar='BOOL', help=text)
         else:
