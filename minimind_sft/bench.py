@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['BENCH_VARIANTS', 'PEAK_BF16_TFLOPS', 'make_big_jsonl', 'bench_data', 'bench_model', 'bench_train', 'format_bench',
-           'plot_bench', 'main']
+__all__ = ['BENCH_VARIANTS', 'PEAK_BF16_TFLOPS', 'make_big_jsonl', 'bench_data', 'bench_model', 'cpu_name', 'bench_train',
+           'format_bench', 'plot_bench', 'main']
 
 # %% ../nbs/08_bench.ipynb #54131078
 def _repo_data() -> Path:
@@ -283,6 +283,11 @@ def _write_json(path: Path, res: dict):
     tmp = path.with_name(path.name + '.tmp')
     tmp.write_text(json.dumps(res, indent=1)); os.replace(tmp, path)
 
+def cpu_name() -> str:
+    "This machine's CPU model, as /proc/cpuinfo names it (speeds are only comparable on one CPU)."
+    try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
+    except (OSError, StopIteration): return 'CPU'
+
 def bench_train(preset: str = 'small', # settings.ini preset for the model size
                 batch_size: int = 8, # samples (or packed rows) per step
                 max_seq_len: int = 512, # MiniMind's max_seq_len
@@ -307,7 +312,7 @@ def bench_train(preset: str = 'small', # settings.ini preset for the model size
     data_path = str(data_path or _repo_data()/'sft_val.jsonl')
     card = torch.cuda.get_device_name(torch.device(device)) if device.startswith('cuda') else None
     meta = dict(data=Path(data_path).name, preset=preset, batch_size=batch_size, max_seq_len=max_seq_len,
-                where=card or f"CPU, {torch.get_num_threads()} threads", torch=torch.__version__,
+                where=card or f"{cpu_name()}, {torch.get_num_threads()} threads", torch=torch.__version__,
                 peak_tflops=next((v for k, v in PEAK_BF16_TFLOPS.items() if card and k in card), None))
     t0 = time.perf_counter()
     def on_done(name, rows, failed):   # a progress line, and the table so far on disk

@@ -51,7 +51,8 @@ class FusedRMSNorm(RMSNorm):
 
 # %% ../nbs/03a_fused.ipynb #05b3b6da
 def _plain_linears(*linears) -> bool:
-    return all(type(l) is nn.Linear and not (l._forward_hooks or l._forward_pre_hooks) for l in linears)
+    "Plain `nn.Linear`s without bias or hooks: what the lean versions compute with their weights alone."
+    return all(type(l) is nn.Linear and l.bias is None and not (l._forward_hooks or l._forward_pre_hooks) for l in linears)
 
 def _can_fold(norm, x: torch.Tensor, *linears: nn.Linear) -> bool:
     "Whether `norm(x)` may be folded into the projections `linears` that read it (see `norm_linears`)."
@@ -206,7 +207,7 @@ def linear_cross_entropy(h: torch.Tensor,  # (..., dim) final hidden states
 def fused_lm_forward(self, input_ids, attention_mask=None, labels=None, past_key_values=None, use_cache=None,
                      position_ids=None, logits_to_keep=0, cache=None, doc_ids=None, targets=None, loss_mask=None, **kwargs):
     "`MiniMindLM.forward`, with `ce_sum` from `linear_cross_entropy` and no logits when `targets` are given."
-    if targets is None or labels is not None or type(self.output) is not nn.Linear:
+    if targets is None or labels is not None or not _plain_linears(self.output):
         return type(self).forward(self, input_ids, attention_mask, labels, past_key_values, use_cache, position_ids,
                                   logits_to_keep, cache, doc_ids, targets, loss_mask, **kwargs)
     h, cache = self.hidden_states(input_ids, attention_mask, position_ids, cache if cache is not None else past_key_values,
