@@ -33,9 +33,12 @@ def test_packed_row_gives_each_document_its_own_logits_on_cuda(dim, packed_attn)
             start += len(d)
 
 
-def test_packed_loss_and_gradients_match_unpacked_under_bf16():
+@pytest.mark.parametrize('fused', [True, False], ids=['fused', 'reference'])
+def test_packed_loss_and_gradients_match_unpacked_under_bf16(fused):
     from minimind_sft.batching import PackedCollator, SFTCollator
+    from minimind_sft.fused import fuse
     model = tiny().train()
+    if fused: assert fuse(model) == []
     items = []
     for L in (40, 300, 120):
         x = torch.randint(3, 6400, (L,))
@@ -60,8 +63,8 @@ def run_cli(out, *args):
     return {j['step']: j['loss'] for j in map(json.loads, (Path(out) / 'metrics.jsonl').read_text().splitlines()) if 'loss' in j}, r
 
 
-@pytest.mark.parametrize('extra', [(), ('--packing',), ('--packing', '--use_compile')],
-                         ids=['dynamic', 'packing', 'packing+compile'])
+@pytest.mark.parametrize('extra', [(), ('--packing',), ('--packing', '--use_compile'), ('--fused', 'False')],
+                         ids=['dynamic', 'packing', 'packing+compile', 'reference model'])
 def test_bf16_training_on_cuda_follows_float32(tmp_path, extra):
     fp32, _ = run_cli(tmp_path / 'fp32', '--dtype', 'float32', '--max_steps', 20, *extra)
     bf16, r = run_cli(tmp_path / 'bf16', '--dtype', 'bfloat16', '--max_steps', 20, *extra)
