@@ -14,10 +14,11 @@ from .tokenizer import SPECIAL_TOKENS
 
 # %% auto #0
 __all__ = ['ROLES', 'CACHE_VERSION', 'DataError', 'check_conversation', 'iter_lines', 'parse_line', 'scan_jsonl',
-           'format_problems', 'assistant_markers', 'reference_loss_mask', 'loss_masks', 'ChatRenderer', 'cache_key',
-           'default_cache_dir', 'encode_and_mask', 'special_strings', 'ChunkPreparer', 'default_num_proc',
-           'prepare_sft', 'SFTCache', 'pad_and_shift', 'SFTDataset', 'PerSampleSFTDataset', 'token_pieces', 'mask_html',
-           'sample_html', 'mask_explorer', 'describe', 'prepare_main']
+           'format_problems', 'assistant_markers', 'reference_loss_mask', 'loss_masks', 'ChatRenderer',
+           'tokenizer_fingerprint', 'cache_key', 'default_cache_dir', 'encode_and_mask', 'special_strings',
+           'ChunkPreparer', 'default_num_proc', 'file_sha256', 'check_cache', 'prepare_sft', 'SFTCache',
+           'pad_and_shift', 'SFTDataset', 'PerSampleSFTDataset', 'token_pieces', 'mask_html', 'sample_html',
+           'mask_explorer', 'describe', 'prepare_main']
 
 # %% ../nbs/02_data.ipynb #6f4323b4
 ROLES = ('system', 'user', 'assistant')
@@ -192,7 +193,7 @@ class ChatRenderer:
         return text
 
 # %% ../nbs/02_data.ipynb #0f130ebd
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 def _file_fingerprint(path: Path) -> dict:
     st = path.stat()
@@ -202,7 +203,8 @@ def _file_fingerprint(path: Path) -> dict:
         if st.st_size > 1 << 20: f.seek(max(st.st_size - (1 << 20), 1 << 20)); h.update(f.read())
     return dict(path=str(path.resolve()), size=st.st_size, mtime_ns=st.st_mtime_ns, sample=h.hexdigest())
 
-def _tokenizer_fingerprint(tokenizer) -> str:
+def tokenizer_fingerprint(tokenizer) -> str:
+    "sha256 of what decides the tokens: the tokenizer's vocabulary and rules, its chat template, its special tokens."
     h = hashlib.sha256(tokenizer.backend_tokenizer.to_str().encode())
     h.update(str(tokenizer.chat_template).encode())
     h.update(json.dumps([tokenizer.bos_token, tokenizer.eos_token, tokenizer.pad_token]).encode())
@@ -210,7 +212,7 @@ def _tokenizer_fingerprint(tokenizer) -> str:
 
 def cache_key(jsonl_path, tokenizer, max_length: int, skip_bad_lines: bool = False) -> str:
     "The hash that names a cache: data file, tokenizer, max_length, options and format version."
-    desc = dict(v=CACHE_VERSION, data=_file_fingerprint(Path(jsonl_path)), tok=_tokenizer_fingerprint(tokenizer),
+    desc = dict(v=CACHE_VERSION, data=_file_fingerprint(Path(jsonl_path)), tok=tokenizer_fingerprint(tokenizer),
                 max_length=max_length, skip=skip_bad_lines)
     return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -297,6 +299,10 @@ def default_num_proc(path) -> int:
     return max(1, min(8, len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1))
 
 # %% ../nbs/02_data.ipynb #d3dcba87
+def file_sha256(path) -> str:
+    "sha256 of a file's content, read in blocks."
+    with open(path, 'rb') as f: return hashlib.file_digest(f, 'sha256').hexdigest()
+
 def _build_cache(jsonl_path: Path, tokenizer, max_length: int, out: Path, skip_bad_lines: bool,
                  num_proc: int = 1, chunk_size: int = 4096):
     problems, n_bad, n_lines = [], 0, 0
@@ -326,11 +332,32 @@ def _build_cache(jsonl_path: Path, tokenizer, max_length: int, out: Path, skip_b
     for name, arr in (('offsets', offsets), ('lines', lines), ('byte_offsets', byte_offsets)):
         np.save(out/f'{name}.npy', np.frombuffer(arr, dtype=np.int64))
     meta = dict(version=CACHE_VERSION, source=str(jsonl_path), max_length=max_length, id_dtype=np.dtype(_id_dtype(tokenizer)).name,
-                lines=n_lines, skipped=n_bad, skipped_examples=[f"{jsonl_path}:{ln}: {p}" for ln, p in problems], **counts)
-    (out/'meta.json').write_text(json.dumps(meta, indent=1, ensure_ascii=False))
+                lines=n_lines, skipped=n_bad, skipped_examples=[f"{jsonl_path}:{ln}: {p}" for ln, p in problems], **counts,
+                data_sha256=file_sha256(jsonl_path), tokenizer_sha256=tokenizer_fingerprint(tokenizer),
+                files={f.name: file_sha256(f) for f in sorted(out.iterdir())})
+    (out/'meta.json').write_text(json.dumps(meta, indent=1, ensure_ascii=False))   # written last: the mark of a complete build
     return meta
 
 # %% ../nbs/02_data.ipynb #f343df64
+def check_cache(folder: Path) -> str | None:
+    "What is wrong with a cache folder (a missing mark of completion, a missing or changed file), or None."
+    try: meta = json.loads((folder/'meta.json').read_text())
+    except (OSError, ValueError): return 'no complete meta.json: its build did not finish'
+    for name, digest in meta.get('files', {}).items():
+        f = folder/name
+        if not f.is_file(): return f'{name} is missing'
+        if file_sha256(f) != digest: return f'{name} does not match its checksum'
+    return None if 'files' in meta else 'no checksums in meta.json'
+
+def _remove_stale_builds(root: Path):
+    "Delete the half-built cache folders of builds whose process is gone (killed mid-build)."
+    for d in root.glob('.*.tmp-*'):
+        try: pid = int(d.name.rsplit('-', 1)[1])
+        except ValueError: continue
+        try: os.kill(pid, 0); continue        # still building
+        except ProcessLookupError: shutil.rmtree(d, ignore_errors=True)
+        except PermissionError: continue
+
 def _dist_info():
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         return torch.distributed.get_rank(), torch.distributed.get_world_size(), int(os.environ.get('LOCAL_RANK', torch.distributed.get_rank()))
@@ -352,6 +379,12 @@ def prepare_sft(jsonl_path: str | Path, # MiniMind JSONL data
     final = root/f"{path.stem}-{cache_key(path, tokenizer, max_length, skip_bad_lines)}"
     rank, world, local_rank = _dist_info()
     error = None
+    if local_rank == 0 and root.is_dir(): _remove_stale_builds(root)
+    if local_rank == 0 and final.is_dir():
+        damage = check_cache(final)
+        if damage:
+            print(f"warning: the tokenisation cache {final} is damaged ({damage}); rebuilding it", flush=True)
+            shutil.rmtree(final)
     if local_rank == 0 and not (final/'meta.json').is_file():
         try:
             root.mkdir(parents=True, exist_ok=True)
@@ -441,6 +474,12 @@ class SFTDataset(Dataset):
     def lengths(self) -> np.ndarray:
         "Tokens per sample (after truncation, before padding)."
         return self.cache.lengths
+
+    @property
+    def fingerprint(self) -> dict:
+        "sha256 of the data file's content and of the tokenizer: what a resumed run must find unchanged."
+        m = self.cache.meta
+        return dict(path=str(self.jsonl_path), data_sha256=m['data_sha256'], tokenizer_sha256=m['tokenizer_sha256'])
 
     def stats(self) -> dict:
         "Counts from the cache: samples, skipped lines, truncated samples, samples with no loss token, token totals."
