@@ -84,8 +84,11 @@ class TrainConfig:
     # --- extensions ---
     tokenizer_path: str  # Hugging Face tokenizer folder
     from_weight: str  # pretrain ({out_dir}/pretrain_{dim}{_moe}.pth), none (random init), or a .pth path
-    resume: bool  # continue from the resume checkpoint
+    resume: str  # True: continue from the newest valid resume checkpoint (fail if none); auto: the same if there is one, else start fresh; False: start fresh
     checkpoint_path: Optional[str]  # resume checkpoint (default {out_dir}/resume_{dim}{_moe}.pth)
+    keep_checkpoints: int  # resume checkpoints kept on disk, the newest included (an older one is the fallback for a damaged newest)
+    allow_data_change: bool  # let --resume continue although the data or tokenizer changed since the checkpoint (warns)
+    max_bad_steps: int  # consecutive optimizer steps with a non-finite loss or gradient norm (each skipped) before the run stops
     val_data_path: Optional[str]  # validation data (MiniMind JSONL); none = no validation
     eval_interval: int  # optimizer steps between validations (0 = at the end of each epoch)
     early_stopping_patience: int  # validations without improvement before stopping (0 = off)
@@ -116,7 +119,8 @@ _CHOICES = {'dtype': ('bfloat16', 'float16', 'float32'),
             'decay_style': ('minimind', 'cosine', 'linear', 'step', 'constant')}
 _MIN = {'epochs': 1, 'batch_size': 1, 'accumulation_steps': 1, 'max_seq_len': 2, 'dim': 8, 'n_layers': 1,
         'num_workers': 0, 'log_interval': 1, 'save_interval': 1, 'warmup_iters': 0, 'eval_interval': 0,
-        'early_stopping_patience': 0, 'max_steps': 0}
+        'early_stopping_patience': 0, 'max_steps': 0,
+        'keep_checkpoints': 1, 'max_bad_steps': 1}
 
 def _field_types() -> dict[str, str]:
     return {f.name: str(f.type) for f in fields(TrainConfig)}
@@ -129,6 +133,7 @@ def convert_value(key: str, value, source: str = 'value'):
             if value is None or str(value).strip().lower() in ('', 'none'): return None
             value = str(value)
         elif typ == 'bool': value = parse_bool(value)
+        elif key == 'resume': value = 'auto' if str(value).strip().lower() == 'auto' else parse_bool(value)
         elif typ == 'int':
             if isinstance(value, float) and not value.is_integer(): raise ValueError(f"not an integer: {value!r}")
             value = int(str(value).strip()) if not isinstance(value, (int, float)) else int(value)
@@ -193,8 +198,9 @@ def build_parser(prog: str = 'minimind-sft') -> argparse.ArgumentParser:
     for k, typ in types.items():
         if k == 'preset': continue
         text = f"{helps.get(k) or k} (default: {defaults.get(k) or 'none'})".replace('%', '%%')   # argparse formats help with %
-        if typ == 'bool':
-            p.add_argument(f'--{k}', nargs='?', const=True, default=None, type=_bool_arg, metavar='BOOL', help=text)
+        if typ == 'bool' or k == 'resume':   # `--resume` alone means True, as a switch
+            p.add_argument(f'--{k}', nargs='?', const=True, default=None, type=_bool_arg if typ == 'bool' else str,
+                           metavar='BOOL' if typ == 'bool' else '{True,False,auto}', help=text)
         else:
             p.add_argument(f'--{k}', default=None, type=str, metavar=typ.replace('Optional[', '').rstrip(']').upper(), help=text)
     return p
