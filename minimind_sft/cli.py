@@ -7,7 +7,8 @@ from __future__ import annotations
 import dataclasses, os, subprocess, sys, warnings
 from .config import TrainConfig, build_parser, parse_args, to_argv
 from .data import DataError
-from .trainer import train
+from .checkpoint import DamagedCheckpoint
+from .trainer import Preempted, train
 
 # %% auto #0
 __all__ = ['main', 'torchrun_command', 'run_torchrun']
@@ -17,7 +18,10 @@ def main(argv: list[str] | None = None) -> int:
     "Console script `minimind-sft`: parse the flags, train, print where the results are."
     cfg = parse_args(argv)
     try: summary = train(cfg)
-    except (DataError, FileNotFoundError, ValueError, FloatingPointError, OSError) as e:
+    except Preempted as e:   # SIGTERM / SIGINT: saved at a step boundary
+        if int(os.environ.get('RANK', 0)) == 0: print(e, file=sys.stderr, flush=True)
+        return e.exit_status
+    except (DataError, FileNotFoundError, ValueError, FloatingPointError, OSError, DamagedCheckpoint) as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
         return 1
     if int(os.environ.get('RANK', 0)) == 0:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_trainer.ipynb #24e1194a
 from __future__ import annotations
-import contextlib, json, math, os, random, socket, time, warnings
+import contextlib, json, math, os, random, signal, socket, time, warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 import numpy as np
@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from .config import TrainConfig, resolve_device
 from .tokenizer import load_tokenizer
 from .data import SFTDataset
+from .checkpoint import CheckpointFiles, DamagedCheckpoint, DiskFullError, StopSignals, remove_stale_temps, save_atomic
 from .batching import BatchPlan, SFTCollator, plan_batches
 from .model import LMConfig, MiniMindLM, count_parameters, load_weights, weight_path
 from .fused import fuse
@@ -22,11 +23,12 @@ from .schedule import schedule_lr
 
 # %% auto #0
 __all__ = ['DistInfo', 'init_distributed_mode', 'Logger', 'lm_config', 'pretrained_path', 'init_model', 'unwrap', 'train_step',
-           'evaluate', 'EarlyStopping', 'save_atomic', 'resume_path', 'rng_state', 'set_rng_state', 'MetricsWindow',
-           'TrainState', 'TrainRun', 'write_record', 'log_step', 'save_checkpoint', 'load_resume', 'epoch_batches',
-           'optimizer_step', 'validate', 'validate_when_due', 'log_when_due', 'save_when_due', 'train_epoch',
-           'cpu_bf16_supported', 'autocast_for', 'flatten_optimizer_state', 'preallocate_optimizer_state',
-           'make_optimizer', 'compile_model', 'init_wandb', 'train', 'LiveLossPlot']
+           'evaluate', 'EarlyStopping', 'resume_path', 'rng_state', 'set_rng_state', 'MetricsWindow', 'TrainState',
+           'TrainRun', 'write_record', 'log_step', 'save_checkpoint', 'load_resume', 'epoch_batches', 'optimizer_step',
+           'validate', 'validate_when_due', 'log_when_due', 'save_when_due', 'Preempted', 'stop_when_signalled',
+           'train_epoch', 'cpu_bf16_supported', 'autocast_for', 'flatten_optimizer_state',
+           'preallocate_optimizer_state', 'make_optimizer', 'compile_model', 'init_wandb', 'train_epochs', 'train',
+           'LiveLossPlot']
 
 # %% ../nbs/05_trainer.ipynb #46e51b15
 @dataclass
@@ -51,7 +53,14 @@ def init_distributed_mode(device: str = 'auto', # the run's --device; 'cpu' forc
     if use_cuda:
         device = f'cuda:{local_rank}'
         torch.cuda.set_device(device)
-    if not dist.is_initialized(): dist.init_process_group('nccl' if use_cuda else 'gloo')
+    if not dist.is_initialized():
+        try: dist.init_process_group('nccl' if use_cuda else 'gloo')
+        except RuntimeError as e:
+            if int(os.environ.get('TORCHELASTIC_RESTART_COUNT', 0)) and os.environ.get('TORCHELASTIC_USE_AGENT_STORE') == 'True':
+                raise RuntimeError(f"{e}\nThis is an elastic restart, and torchrun keeps one store across attempts, where the "
+                                   "failed attempt's addresses remain: launch torchrun with TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1 "
+                                   "(a fresh store per attempt)") from None
+            raise
     return DistInfo(rank, local_rank, world, device)
 
 def Logger(content):
@@ -158,16 +167,6 @@ class EarlyStopping:
     def load_state_dict(self, d: dict): self.best, self.counter, self.early_stop = d['best'], d['counter'], d['early_stop']
 
 # %% ../nbs/05_trainer.ipynb #5d56f9b2
-def save_atomic(obj, path: str | Path):
-    "`torch.save` to a temporary file beside `path`, then rename it over `path`."
-    path = Path(path)
-    tmp = path.with_name(f'.{path.name}.tmp-{os.getpid()}')
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-
 def resume_path(cfg: TrainConfig) -> Path:
     "Where the resume checkpoint lives: --checkpoint_path, else `{out_dir}/resume_{dim}{_moe}.pth`."
     return Path(cfg.checkpoint_path) if cfg.checkpoint_path else Path(weight_path(cfg.out_dir, 'resume', cfg.dim, cfg.use_moe))
@@ -214,6 +213,8 @@ class TrainState:
     last_val: float | None = None  # last validation loss
     val_step: int = -1  # the optimizer step it was measured at
     wandb_id: str | None = None  # the wandb run to continue
+    bad_steps: int = 0  # optimizer steps skipped for a non-finite loss or gradient norm, in all
+    bad_in_a_row: int = 0  # ... and in a row, up to now
 
 @dataclass
 class TrainRun:
@@ -236,6 +237,10 @@ class TrainRun:
     t_start: float = field(default_factory=time.time)
     start_step: int = 0  # the step this process started from (after a resume)
     compile_pending: bool = False  # the model was compiled and has not run yet (see `compile_model`)
+    checkpoints: CheckpointFiles | None = None  # the resume files (`04a_checkpoint`)
+    saved_step: int | None = None  # the step of the newest checkpoint on disk
+    fingerprint: dict = field(default_factory=dict)  # sha256 of the data and tokenizer, per data set
+    signals: StopSignals | None = None  # SIGTERM / SIGINT received, acted on at the next step boundary
 
     @property
     def stop(self) -> bool:
@@ -256,7 +261,7 @@ def log_step(run: TrainRun, val_loss: float | None = None) -> dict | None:
     cfg, st, total = run.cfg, run.state, run.plan.total_steps
     rec = dict(epoch=st.epoch + 1, step=st.step, total_steps=total, loss=w['ce_sum'] / max(w['tokens'], 1),
                aux_loss=w['aux_sum'] / max(w['micro'], 1), lr=w['lr'], grad_norm=w['grad_norm'],
-               tokens_per_sec=w['real_tokens'] / max(w['seconds'], 1e-9), loss_tokens=int(w['tokens']),
+               tokens_per_sec=w['real_tokens'] / max(w['seconds'], 1e-9), loss_tokens=int(w['tokens']), bad_steps=st.bad_steps,
                time=round(time.time() - run.t_start, 3), **({} if val_loss is None else dict(val_loss=val_loss)))
     write_record(run, rec)
     if run.pbar is not None:
@@ -269,35 +274,67 @@ def log_step(run: TrainRun, val_loss: float | None = None) -> dict | None:
 
 # %% ../nbs/05_trainer.ipynb #56a5aa7d
 def save_checkpoint(run: TrainRun):
-    "Write `full_sft_{dim}{_moe}.pth` and the resume file (rank 0), atomically."
+    "Write the resume checkpoint, then `full_sft_{dim}{_moe}.pth` (rank 0); refuse non-finite weights; a full disk is one clear error."
     cfg, st = run.cfg, run.state
     rngs = [None] * run.info.world_size
     if run.info.distributed: dist.all_gather_object(rngs, rng_state())
     else: rngs = [rng_state()]
-    if not run.info.is_main: return
+    if not run.info.is_main:
+        run.saved_step = st.step   # every rank knows what is on disk: the decisions that depend on it stay collective
+        return
     model = unwrap(run.model)
     weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    save_atomic(weights, weight_path(cfg.out_dir, 'full_sft', cfg.dim, cfg.use_moe))
-    save_atomic(dict(model=weights, optimizer=run.optimizer.state_dict(), scaler=run.scaler.state_dict(),
-                     state=asdict(st), early=run.early.state_dict() if run.early else None, rng=rngs,
-                     world_size=run.info.world_size, config=asdict(cfg)), resume_path(cfg))
+    bad = [k for k, v in weights.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad: raise FloatingPointError(f"step {st.step}: non-finite values in {', '.join(bad[:5])}; not saved over the checkpoint of step {run.saved_step}")
+    what = 'the resume checkpoint'
+    try:
+        run.checkpoints.save(dict(model=weights, optimizer=run.optimizer.state_dict(), scaler=run.scaler.state_dict(),
+                                  state=asdict(st), early=run.early.state_dict() if run.early else None, rng=rngs,
+                                  world_size=run.info.world_size, config=asdict(cfg), fingerprint=run.fingerprint), st.step)
+        run.saved_step, what = st.step, 'the weights'
+        save_atomic(weights, weight_path(cfg.out_dir, 'full_sft', cfg.dim, cfg.use_moe))
+    except DiskFullError as e:
+        intact = f"the resume checkpoint of step {run.saved_step} ({run.checkpoints.path}) is intact" if run.saved_step is not None else "no resume checkpoint was written yet"
+        raise DiskFullError(e.errno, f"{e.strerror}; {intact}" + ("" if what != 'the weights' else
+                            f" (the weights file of step {st.step} was not updated)")) from None
+
+def _check_fingerprint(run: TrainRun, old: dict | None, path: Path):
+    "Refuse (or, with --allow_data_change, warn about) a resume on data or a tokenizer whose content changed."
+    if not old:
+        Logger(f"warning: {path} records no data fingerprint: the data cannot be checked against it"); return
+    for name, fp in run.fingerprint.items():
+        was = old.get(name)
+        if was is None: continue
+        changed = [k.replace('_sha256', '') for k in ('data_sha256', 'tokenizer_sha256') if was[k] != fp[k]]
+        if not changed: continue
+        what = (f"--resume: {fp['path']} ({name}) changed since {path} was written: the content of its "
+                + ' and '.join('data file' if k == 'data' else 'tokenizer' for k in changed)
+                + f" differs (sha256 {was[changed[0] + '_sha256'][:12]}... then, {fp[changed[0] + '_sha256'][:12]}... now)")
+        if not run.cfg.allow_data_change:
+            raise ValueError(what + "; the data position in the checkpoint belongs to the old content. Restore it, "
+                             "start fresh (--resume False), or pass --allow_data_change True to continue knowingly")
+        Logger(f"warning: {what}; continuing as --allow_data_change True asks: the batches differ from the interrupted run's")
 
 def load_resume(run: TrainRun):
-    "Restore model, optimizer, scaler, progress and this rank's RNG from the resume file."
-    cfg, path = run.cfg, resume_path(run.cfg)
-    if not path.is_file(): raise FileNotFoundError(f"--resume: no resume checkpoint at {path} (set --checkpoint_path)")
-    ck = torch.load(path, map_location='cpu', weights_only=False)
+    "Restore model, optimizer, scaler, progress and this rank's RNG from the newest valid resume checkpoint."
+    cfg = run.cfg
+    try: ck, path, damaged = run.checkpoints.load()
+    except FileNotFoundError as e: raise FileNotFoundError(f"--resume: {e} (set --checkpoint_path, or --resume auto to start fresh when there is none)") from None
+    except DamagedCheckpoint as e: raise DamagedCheckpoint(f"--resume: {e}") from None
+    for bad in damaged: Logger(f"warning: {bad}")
+    if damaged: Logger(f"warning: falling back to {path} (step {ck['state']['step']})")
     old = ck['config']
-    for k in ('dim', 'n_layers', 'use_moe', 'batch_size', 'accumulation_steps', 'max_seq_len', 'data_path', 'packing',
-              'group_by_length'):
+    for k in ('dim', 'n_layers', 'use_moe', 'batch_size', 'accumulation_steps', 'max_seq_len', 'packing', 'group_by_length'):
         if old[k] != getattr(cfg, k):
             raise ValueError(f"--resume: {path} was written with {k}={old[k]!r}, this run has {getattr(cfg, k)!r}")
+    _check_fingerprint(run, ck.get('fingerprint'), path)
     if ck['world_size'] != run.info.world_size:
         Logger(f"warning: resuming {ck['world_size']}-process training on {run.info.world_size}; batches will differ from the uninterrupted run")
     load_weights(unwrap(run.model), ck['model'], strict=True)
     run.optimizer.load_state_dict(ck['optimizer']); run.scaler.load_state_dict(ck['scaler'])
     flatten_optimizer_state(run.optimizer)   # on a CPU, one block again for a file written on a GPU
     run.state = TrainState(**ck['state'])
+    run.saved_step = run.state.step
     if run.early and ck['early']: run.early.load_state_dict(ck['early'])
     rngs = ck['rng']
     set_rng_state(rngs[run.info.rank] if run.info.rank < len(rngs) else rngs[0])
@@ -320,21 +357,40 @@ def epoch_batches(run: TrainRun, epoch: int):
         real = int(np.minimum(lengths[samples], cfg.max_seq_len).sum()) - len(samples)
         yield [t.to(dev, non_blocking=True) for t in batch], real
 
+def _all_ranks_ok(ok: torch.Tensor, run: TrainRun) -> bool:
+    "True when `ok` holds on every rank (one all-reduce under DDP)."
+    ok = ok.to(torch.int32)
+    if run.info.distributed: dist.all_reduce(ok, op=dist.ReduceOp.MIN)
+    return bool(ok.item())
+
 def optimizer_step(run: TrainRun, loss: torch.Tensor) -> tuple[float, torch.Tensor]:
-    "Stop on a non-finite loss before the weights change; else the schedule's lr, unscale, clip, step. Returns `(lr, grad_norm)`."
+    "The schedule's lr, unscale, clip, step; a step with a non-finite loss or gradient norm is skipped (weights untouched). Returns `(lr, grad_norm)`."
     cfg, st = run.cfg, run.state
-    if not torch.isfinite(loss):
-        raise FloatingPointError(f"non-finite loss ({loss.item()}) at epoch {st.epoch + 1}, optimizer step {st.step + 1}: "
-                                 f"stopped before updating the weights; the last checkpoint on disk is intact "
-                                 f"(try a lower --learning_rate or --grad_clip, or --dtype float32)")
     lr = schedule_lr(st.step, run.plan.total_steps, cfg.learning_rate, cfg.warmup_iters, cfg.decay_style)
     for g in run.optimizer.param_groups: g['lr'] = lr
     run.scaler.unscale_(run.optimizer)
     grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
-    run.scaler.step(run.optimizer); run.scaler.update()
+    finite = torch.isfinite(loss) & (torch.isfinite(grad_norm) | run.scaler.is_enabled())   # fp16's scaler skips inf gradients itself
+    if _all_ranks_ok(finite, run):
+        run.scaler.step(run.optimizer); st.bad_in_a_row = 0
+    else: _skip_step(run, loss, grad_norm)
+    run.scaler.update()
     run.optimizer.zero_grad(set_to_none=True)
     st.step += 1
     return lr, grad_norm
+
+def _skip_step(run: TrainRun, loss: torch.Tensor, grad_norm: torch.Tensor):
+    "Count a non-finite step (the optimizer does not step); after `max_bad_steps` of them in a row, stop the run."
+    st, limit = run.state, run.cfg.max_bad_steps
+    st.bad_steps += 1; st.bad_in_a_row += 1
+    Logger(f"warning: optimizer step {st.step + 1} skipped: loss {loss.item():.4g}, gradient norm {float(grad_norm):.4g} "
+           f"({st.bad_in_a_row} in a row, {st.bad_steps} in all; the run stops at {limit} in a row)")
+    if st.bad_in_a_row >= limit:
+        raise FloatingPointError(
+            f"stopped at optimizer step {st.step + 1}: {st.bad_in_a_row} steps in a row had a non-finite loss or gradient norm "
+            f"(--max_bad_steps {limit}); each was skipped, so the weights never took a non-finite value"
+            + (f", and the last checkpoint on disk (step {run.saved_step}) is intact" if run.saved_step is not None else '')
+            + ". Try a lower --learning_rate or --grad_clip, or --dtype float32")
 
 # %% ../nbs/05_trainer.ipynb #cdb95b15
 def validate(run: TrainRun) -> float | None:
@@ -363,6 +419,22 @@ def save_when_due(run: TrainRun):
     "Every `save_interval` optimizer steps: the weights and the resume file."
     if run.state.step % run.cfg.save_interval == 0: save_checkpoint(run)
 
+class Preempted(Exception):
+    "The run stopped on SIGTERM or SIGINT after saving; `exit_status` is what the shell expects (143, 130)."
+    def __init__(self, signals: StopSignals, step: int, total: int, path: Path):
+        self.exit_status = signals.exit_status
+        super().__init__(f"stopped by {signals.name} after optimizer step {step} of {total}; the checkpoint of that step is "
+                         f"saved ({path}); continue with the same command and --resume True (or --resume auto)")
+
+def stop_when_signalled(run: TrainRun):
+    "After a step: if SIGTERM or SIGINT arrived (on any rank: one all-reduce shares it), save and raise `Preempted`."
+    got = torch.tensor(bool(run.signals and run.signals.signum))
+    if run.info.distributed: got = torch.tensor(not _all_ranks_ok(~got.to(run.info.device), run))
+    if not got: return
+    if run.signals.signum is None: run.signals.signum = signal.SIGTERM   # another rank was signalled: stop as it does
+    if run.saved_step != run.state.step: save_checkpoint(run)
+    raise Preempted(run.signals, run.state.step, run.plan.total_steps, run.checkpoints.path)
+
 # %% ../nbs/05_trainer.ipynb #f8f50328
 def _global_count(n: torch.Tensor, run: TrainRun) -> torch.Tensor:
     if run.info.distributed:
@@ -371,7 +443,7 @@ def _global_count(n: torch.Tensor, run: TrainRun) -> torch.Tensor:
 
 def train_epoch(epoch: int, # the epoch to train (0-based)
                 run: TrainRun, # the run: settings, model, optimizer, plan, progress
-                callbacks=(validate_when_due, log_when_due, save_when_due), # called in order with `run` after each optimizer step
+                callbacks=(validate_when_due, log_when_due, save_when_due, stop_when_signalled), # called in order with `run` after each optimizer step
                ):
     "Train one epoch from `run.state.micro` (the first unseen batch): micro-batches, optimizer steps, callbacks."
     cfg, st, info = run.cfg, run.state, run.info
@@ -499,6 +571,27 @@ def _validate_and_record(run: TrainRun, epoch: int):
     write_record(run, dict(epoch=epoch + 1, step=run.state.step, val_loss=val), wandb_rec={'val_loss': val})
     Logger(f'Epoch {epoch + 1} step {run.state.step} validation loss: {val:.4f}')
 
+def _resuming(run: TrainRun) -> bool:
+    "--resume True: yes; auto: when a checkpoint exists (saying which way it goes); False: no."
+    if run.cfg.resume != 'auto': return bool(run.cfg.resume)
+    found = run.checkpoints.candidates()
+    Logger(f'--resume auto: resuming from the newest valid of {len(found)} checkpoint(s)' if found else
+           f'--resume auto: no checkpoint at {run.checkpoints.path}; starting fresh')
+    return bool(found)
+
+def train_epochs(run: TrainRun):
+    "The epochs from where `run.state` stands, validation at each epoch's end, the final validation and save."
+    cfg = run.cfg
+    while run.state.epoch < cfg.epochs and not run.stop:
+        epoch = run.state.epoch
+        train_epoch(epoch, run)
+        if run.stop: break
+        if not cfg.eval_interval: _validate_and_record(run, epoch)
+        run.state.epoch, run.state.micro = epoch + 1, 0
+    if run.state.val_step != run.state.step: _validate_and_record(run, min(run.state.epoch, cfg.epochs - 1))  # final weights
+    if run.early and run.early.early_stop: Logger(f'Early stopping after step {run.state.step}: validation loss stopped improving')
+    if run.saved_step != run.state.step: save_checkpoint(run)
+
 def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
           on_log=None, # called on rank 0 with each metrics.jsonl record, e.g. a `LiveLossPlot`
          ) -> dict:
@@ -506,8 +599,6 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
     info = init_distributed_mode(cfg.device)
     if cfg.ddp and not info.distributed:
         raise ValueError("--ddp needs torchrun: torchrun --nproc_per_node N -m minimind_sft.cli --ddp ...")
-    if cfg.packing and cfg.group_by_length:
-        raise ValueError("--packing and --group_by_length exclude each other: packed rows have no padding to save; pick one")
     _check_out_dir(cfg.out_dir)
     torch.manual_seed(cfg.seed); random.seed(cfg.seed); np.random.seed(cfg.seed)
     lm = lm_config(cfg)
@@ -520,6 +611,7 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
     else: Logger('--fused False: training model.py as written')
     train_data = SFTDataset(cfg.data_path, tokenizer, cfg.max_seq_len, pad_to_max=False, cache_dir=cfg.cache_dir,
                             skip_bad_lines=cfg.skip_bad_lines, verbose=info.is_main)
+    fingerprint = dict(data=train_data.fingerprint)
     if cfg.augment:
         from minimind_sft.augment import AugmentedSFTDataset, load_synonyms
         train_data = AugmentedSFTDataset(train_data, load_synonyms(cfg.synonyms_path), prob=cfg.augment_prob, seed=cfg.seed)
@@ -527,12 +619,13 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
     if cfg.val_data_path:
         val_data = SFTDataset(cfg.val_data_path, tokenizer, cfg.max_seq_len, pad_to_max=False, cache_dir=cfg.cache_dir,
                               skip_bad_lines=cfg.skip_bad_lines, verbose=info.is_main)
+        fingerprint['val_data'] = val_data.fingerprint
         shard = list(range(info.rank, len(val_data), info.world_size))
         val_loader = DataLoader(torch.utils.data.Subset(val_data, shard), batch_size=cfg.batch_size,
                                 collate_fn=SFTCollator(tokenizer.pad_token_id))
     plan = plan_batches(train_data, cfg.batch_size, cfg.max_seq_len, tokenizer.pad_token_id, epochs=cfg.epochs,
                         accumulation_steps=cfg.accumulation_steps, max_steps=cfg.max_steps, packing=cfg.packing,
-                        group_by_length=cfg.group_by_length, pad_to_max=cfg.pad_to_max, seed=cfg.seed,
+                        group_by_length=cfg.group_by_length and not cfg.packing, pad_to_max=cfg.pad_to_max, seed=cfg.seed,
                         rank=info.rank, world_size=info.world_size)   # every rank computes the same rows from the cached lengths
     cuda = info.device.startswith('cuda')
     optimizer = make_optimizer(model, cfg.learning_rate, info.device)   # on a CPU its state up front, in one block
@@ -541,8 +634,11 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
     autocast, note = autocast_for(cfg.dtype, info.device)
     early = EarlyStopping(cfg.early_stopping_patience, cfg.early_stopping_min_delta) if val_loader else None
     run = TrainRun(cfg, info, model, optimizer, scaler, plan, autocast, val_loader=val_loader, early=early,
-                   metrics_path=metrics_path, on_log=on_log)
-    if cfg.resume: load_resume(run)
+                   metrics_path=metrics_path, on_log=on_log, fingerprint=fingerprint,
+                   checkpoints=CheckpointFiles(resume_path(cfg), cfg.keep_checkpoints))
+    if info.is_main:   # temporary files of writers killed mid-write
+        for folder in {Path(cfg.out_dir), run.checkpoints.path.parent}: remove_stale_temps(folder)
+    if _resuming(run): load_resume(run)
     elif info.is_main and metrics_path.exists(): metrics_path.unlink()
     if cfg.use_compile:
         why = compile_model(model)
@@ -553,6 +649,9 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
     if cfg.use_wandb and info.is_main: run.wandb = init_wandb(cfg, run.state)
     if note: Logger(f'warning: --dtype {cfg.dtype}: {note}')
     unit = 'packed rows' if cfg.packing else 'samples'
+    if cfg.packing: Logger('batches: --packing, rows of whole samples (length grouping does not apply)')
+    elif cfg.group_by_length: Logger('batches: grouped by length (less padding); --group_by_length False for fully random batches, as MiniMind')
+    else: Logger('batches: fully random (--group_by_length False), padded to their longest sample')
     Logger(f'{len(plan.dataset):,} samples, {plan.batches_per_epoch} batches of {cfg.batch_size} {unit} per process x '
            f'{info.world_size} process(es), {plan.total_steps} optimizer steps')
     run.pbar = tqdm(total=plan.total_steps, initial=run.state.step, desc='SFT', disable=not info.is_main, mininterval=1,
@@ -560,15 +659,8 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
     run.window.reset(); run.start_step, run.t_start = run.state.step, time.time()
     model.train()
     try:
-        while run.state.epoch < cfg.epochs and not run.stop:
-            epoch = run.state.epoch
-            train_epoch(epoch, run)
-            if run.stop: break
-            if not cfg.eval_interval: _validate_and_record(run, epoch)
-            run.state.epoch, run.state.micro = epoch + 1, 0
-        if run.state.val_step != run.state.step: _validate_and_record(run, min(run.state.epoch, cfg.epochs - 1))  # final weights
-        if run.early and run.early.early_stop: Logger(f'Early stopping after step {run.state.step}: validation loss stopped improving')
-        save_checkpoint(run)
+        with StopSignals() as run.signals:   # SIGTERM / SIGINT: save at the next step boundary, then `Preempted`
+            train_epochs(run)
     finally:
         run.pbar.close()
         if run.wandb is not None: run.wandb.finish()
