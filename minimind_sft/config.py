@@ -11,8 +11,8 @@ from typing import Optional
 from fastcore.docments import docments
 
 # %% auto #0
-__all__ = ['find_settings', 'read_presets', 'parse_bool', 'TrainConfig', 'config_help', 'convert_value', 'resolve_device',
-           'load_config', 'build_parser', 'parse_args', 'to_argv']
+__all__ = ['ALIASES', 'find_settings', 'read_presets', 'parse_bool', 'TrainConfig', 'config_help', 'convert_value',
+           'resolve_device', 'load_config', 'build_parser', 'parse_args', 'to_argv']
 
 # %% ../nbs/00_config.ipynb #b45e48af
 def _package_root() -> Path | None:
@@ -82,6 +82,8 @@ class TrainConfig:
     data_path: str  # SFT training data (MiniMind JSONL)
     use_compile: bool  # torch.compile the model (warns and runs uncompiled where it cannot)
     # --- extensions ---
+    arch: str  # model generation: minimind (early 2025, MiniMindLM) or minimind3 (MiniMind-3, 2026: its model, tokenizer and data format)
+    save_weight: str  # prefix of the weights file: {out_dir}/{save_weight}_{dim}{_moe}.pth (MiniMind-3's --save_weight)
     tokenizer_path: str  # Hugging Face tokenizer folder
     from_weight: str  # pretrain ({out_dir}/pretrain_{dim}{_moe}.pth), none (random init), or a .pth path
     resume: str  # True: continue from the newest valid resume checkpoint (fail if none); auto: the same if there is one, else start fresh; False: start fresh
@@ -94,7 +96,7 @@ class TrainConfig:
     early_stopping_patience: int  # validations without improvement before stopping (0 = off)
     early_stopping_min_delta: float  # smallest validation-loss decrease that counts as improvement
     decay_style: str  # learning-rate schedule: minimind, cosine, linear, step or constant
-    augment: bool  # augment user turns (synonyms, word dropout)
+    augment: bool  # augment user turns (synonyms, word dropout); with --arch minimind3 MiniMind-3's own (a random system prompt, the empty think block dropped)
     augment_prob: float  # probability that a sample is augmented
     synonyms_path: Optional[str]  # synonym dictionary JSON for augmentation (default: bundled)
     pad_to_max: bool  # pad every batch to max_seq_len as MiniMind does (slower, same loss)
@@ -115,7 +117,7 @@ def config_help() -> dict[str, str]:
 
 # %% ../nbs/00_config.ipynb #458b0277
 _PATH_KEYS = ('out_dir', 'data_path', 'tokenizer_path', 'checkpoint_path', 'val_data_path', 'synonyms_path', 'cache_dir')
-_CHOICES = {'dtype': ('bfloat16', 'float16', 'float32'),
+_CHOICES = {'dtype': ('bfloat16', 'float16', 'float32'), 'arch': ('minimind', 'minimind3'),
             'decay_style': ('minimind', 'cosine', 'linear', 'step', 'constant')}
 _MIN = {'epochs': 1, 'batch_size': 1, 'accumulation_steps': 1, 'max_seq_len': 2, 'dim': 8, 'n_layers': 1,
         'num_workers': 0, 'log_interval': 1, 'save_interval': 1, 'warmup_iters': 0, 'eval_interval': 0,
@@ -185,6 +187,8 @@ def load_config(preset: str | None = None, # a section of settings.ini (default:
     return TrainConfig(**values, preset=name)
 
 # %% ../nbs/00_config.ipynb #890aaef2
+ALIASES = {'hidden_size': 'dim', 'num_hidden_layers': 'n_layers', 'save_dir': 'out_dir'}  # MiniMind-3's flag names
+
 def build_parser(prog: str = 'minimind-sft') -> argparse.ArgumentParser:
     "An argparse parser with one flag per `TrainConfig` field, plus `--preset` and `--settings`."
     p = argparse.ArgumentParser(prog=prog, description='Supervised fine-tuning of MiniMind models '
@@ -194,15 +198,18 @@ def build_parser(prog: str = 'minimind-sft') -> argparse.ArgumentParser:
     p.add_argument('--preset', default=None, help=f'settings.ini preset: {names}')
     p.add_argument('--settings', default=None, help='path to a settings.ini (default: the repository one)')
     helps, types = config_help(), _field_types()
+    aliases = {k: [f'--{a}' for a, v in ALIASES.items() if v == k] for k in types}
     defaults = read_presets()['default'] if _has_settings() else {}
     for k, typ in types.items():
         if k == 'preset': continue
         text = f"{helps.get(k) or k} (default: {defaults.get(k) or 'none'})".replace('%', '%%')   # argparse formats help with %
         if typ == 'bool' or k == 'resume':   # `--resume` alone means True, as a switch
-            p.add_argument(f'--{k}', nargs='?', const=True, default=None, type=_bool_arg if typ == 'bool' else str,
+            p.add_argument(f'--{k}', *aliases[k], nargs='?', const=True, default=None, type=_bool_arg if typ == 'bool' else str,
                            metavar='BOOL' if typ == 'bool' else '{True,False,auto}', help=text)
         else:
-            p.add_argument(f'--{k}', default=None, type=str, metavar=typ.replace('Optional[', '').rstrip(']').upper(), help=text)
+            p.add_argument(f'--{k}', *aliases[k], default=None, type=str, metavar=typ.replace('Optional[', '').rstrip(']').upper(), help=text)
+    p.add_argument('--from_resume', default=None, type=_bool_arg, metavar='{0,1}',
+                   help="MiniMind-3's flag: 1 = --resume auto (resume if there is a checkpoint), 0 = --resume False")
     return p
 
 def _bool_arg(value: str) -> bool:
@@ -217,8 +224,11 @@ def parse_args(argv: list[str] | None = None) -> TrainConfig:
     "Parse command-line flags (default: `sys.argv[1:]`) into a `TrainConfig`; errors exit with a message."
     parser = build_parser()
     ns = vars(parser.parse_args(argv))
-    preset, settings = ns.pop('preset'), ns.pop('settings')
+    preset, settings, from_resume = ns.pop('preset'), ns.pop('settings'), ns.pop('from_resume')
     given = {k: v for k, v in ns.items() if v is not None}
+    if from_resume is not None:
+        if 'resume' in given: parser.error('--from_resume and --resume both given: pass one of them')
+        given['resume'] = 'auto' if from_resume else False
     try: return load_config(preset, settings=settings, **given)
     except (ValueError, FileNotFoundError) as e: parser.error(str(e))
 
