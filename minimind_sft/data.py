@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #2cbf296a
 from __future__ import annotations
-import array, difflib, hashlib, json, os, shutil, time
+import array, difflib, hashlib, json, os, random, shutil, time
 from pathlib import Path
 from typing import Iterator
 import numpy as np
@@ -13,49 +13,110 @@ from torch.utils.data import Dataset
 from .tokenizer import SPECIAL_TOKENS
 
 # %% auto #0
-__all__ = ['ROLES', 'CACHE_VERSION', 'DataError', 'check_conversation', 'iter_lines', 'parse_line', 'scan_jsonl',
-           'format_problems', 'assistant_markers', 'reference_loss_mask', 'loss_masks', 'ChatRenderer',
-           'tokenizer_fingerprint', 'cache_key', 'default_cache_dir', 'encode_and_mask', 'special_strings',
-           'ChunkPreparer', 'default_num_proc', 'file_sha256', 'check_cache', 'prepare_sft', 'SFTCache',
-           'pad_and_shift', 'SFTDataset', 'PerSampleSFTDataset', 'token_pieces', 'mask_html', 'sample_html',
+__all__ = ['ROLES', 'TOOL_ROLES', 'CACHE_VERSION', 'SYSTEM_PROMPTS', 'EMPTY_THINK', 'DataError', 'check_conversation',
+           'iter_lines', 'parse_line', 'scan_jsonl', 'format_problems', 'assistant_markers', 'reference_loss_mask',
+           'loss_masks', 'chat_messages', 'template_has_tools', 'ChatRenderer', 'tokenizer_fingerprint', 'cache_key',
+           'default_cache_dir', 'encode_and_mask', 'special_strings', 'ChunkPreparer', 'default_num_proc',
+           'file_sha256', 'check_cache', 'prepare_sft', 'SFTCache', 'pad_and_shift', 'SFTDataset',
+           'PerSampleSFTDataset', 'token_pieces', 'mask_html', 'sample_html', 'MiniMind3AugmentedSFTDataset',
            'mask_explorer', 'describe', 'prepare_main']
 
 # %% ../nbs/02_data.ipynb #6f4323b4
 ROLES = ('system', 'user', 'assistant')
+TOOL_ROLES = ROLES + ('tool',)
 
 class DataError(ValueError):
     "Invalid SFT data; the message lists `file:line: problem` for each bad line."
 
+def _json_list(value, what: str):
+    "`(list, None)` from a list or a JSON string of one; `(None, problem)` otherwise."
+    if isinstance(value, str):
+        try: value = json.loads(value)
+        except json.JSONDecodeError as e: return None, f'{what} is a string but not valid JSON ({e.msg}, column {e.colno})'
+    if not isinstance(value, list) or not value: return None, f'{what} must be a non-empty list (or a JSON string of one)'
+    return value, None
+
+def _check_tool_calls(value, where: str) -> str | None:
+    calls, problem = _json_list(value, f'{where} "tool_calls"')
+    if problem: return problem
+    for j, call in enumerate(calls):
+        at = f'{where} "tool_calls"[{j}]'
+        fn = call.get('function', call) if isinstance(call, dict) else None   # OpenAI's {"type", "function": {...}} or the bare call
+        if not isinstance(fn, dict): return f'{at} must be an object with "name" and "arguments"'
+        if not isinstance(fn.get('name'), str) or not fn['name'].strip(): return f'{at} has no "name" (a non-empty string)'
+        args = fn.get('arguments')
+        if isinstance(args, str):
+            try: args = json.loads(args)
+            except json.JSONDecodeError: return f'{at} "arguments" is a string but not valid JSON'
+        if not isinstance(args, dict): return f'{at} "arguments" must be an object (or a JSON string of one)'
+    return None
+
+def _check_tools(value, where: str) -> str | None:
+    tools, problem = _json_list(value, f'{where} "tools"')
+    if problem: return problem
+    for j, tool in enumerate(tools):
+        fn = tool.get('function', tool) if isinstance(tool, dict) else None
+        if not isinstance(fn, dict) or not isinstance(fn.get('name'), str):
+            return f'{where} "tools"[{j}] must be an object with a "name" (or {{"type": "function", "function": {{"name": ...}}}})'
+    return None
+
+def _present(m: dict, key: str) -> bool: return m.get(key) not in (None, '', [])
+
 def check_conversation(obj, # one parsed JSON line
                        special_tokens=tuple(SPECIAL_TOKENS), # strings that must not appear inside content
+                       tools: bool = False, # MiniMind-3's format: `tool` turns, `tools`, `tool_calls`, `reasoning_content`
                       ) -> str | None:
     "What is wrong with one parsed line, or `None` when it is a valid conversation."
     if not isinstance(obj, dict): return f"expected a JSON object, got {type(obj).__name__}"
     if 'conversations' not in obj: return 'missing "conversations"'
     conv = obj['conversations']
     if not isinstance(conv, list) or not conv: return '"conversations" must be a non-empty list of messages'
-    expect = 'user'
+    roles = TOOL_ROLES if tools else ROLES
+    expect = ('user',)
     for i, m in enumerate(conv):
         where = f'"conversations"[{i}]'
         if not isinstance(m, dict): return f'{where} is not an object with "role" and "content"'
         role = m.get('role')
-        if role not in ROLES:
-            close = difflib.get_close_matches(str(role), ROLES, n=1)
-            return f'{where} has role {json.dumps(role, ensure_ascii=False)}; expected ' + (f'"{close[0]}"' if close else 'one of system, user, assistant')
+        if not tools and (role == 'tool' or _present(m, 'tools') or _present(m, 'tool_calls')):
+            return (f'{where} has ' + ('role "tool"' if role == 'tool' else '"tools"' if _present(m, 'tools') else '"tool_calls"')
+                    + ": tool use needs a chat template that renders it: MiniMind-3's tokenizer (--arch minimind3 --tokenizer_path ...)")
+        if role not in roles:
+            close = difflib.get_close_matches(str(role), roles, n=1)
+            return f'{where} has role {json.dumps(role, ensure_ascii=False)}; expected ' + (f'"{close[0]}"' if close else 'one of ' + ', '.join(roles))
         content = m.get('content')
-        if not isinstance(content, str) or not content.strip():
-            return f'{where} "content" must be a non-empty string'
-        for t in special_tokens:
-            if t in content: return f'{where} "content" contains the special token "{t}"'
+        # MiniMind-3: a system message may carry only tools, an assistant turn only tool calls
+        may_be_empty = tools and ((role == 'system' and _present(m, 'tools')) or (role == 'assistant' and _present(m, 'tool_calls')))
+        if content is None and may_be_empty: content = ''   # null beside tools / tool_calls: the template writes nothing
+        if not isinstance(content, str) or not (content.strip() or may_be_empty):
+            return f'{where} "content" must be a non-empty string' + (' (it may be "" only beside "tools" or "tool_calls")' if tools else '')
+        texts = [content]
+        if tools:
+            if _present(m, 'tools'):
+                if role != 'system': return f'{where} has "tools"; only the system message may carry them'
+                if (p := _check_tools(m['tools'], where)): return p
+            if _present(m, 'tool_calls'):
+                if role != 'assistant': return f'{where} has "tool_calls"; only assistant turns may carry them'
+                if (p := _check_tool_calls(m['tool_calls'], where)): return p
+            if m.get('reasoning_content') is not None:
+                if role != 'assistant' or not isinstance(m['reasoning_content'], str):
+                    return f'{where} "reasoning_content" must be a string on an assistant turn'
+                texts.append(m['reasoning_content'])
+        for text in texts:
+            for t in special_tokens:
+                if t in text: return f'{where} "content" contains the special token "{t}"'
         if role == 'system':
             if i: return f'{where} is a system message; only the first message may be one'
             continue
-        if role != expect:
-            return f'{where} has role "{role}"; expected "{expect}" (user and assistant turns alternate, starting with user)'
-        expect = 'assistant' if expect == 'user' else 'user'
-    if expect == 'assistant':
+        if role not in expect:
+            what = ' or '.join(f'"{e}"' for e in expect)
+            return f'{where} has role "{role}"; expected {what} (' + (
+                'user and assistant turns alternate, starting with user' if not tools else
+                'user, then assistant; an assistant turn with tool_calls is followed by tool turns, then the assistant') + ')'
+        expect = {'user': ('assistant',), 'tool': ('tool', 'assistant'),
+                  'assistant': ('tool',) if tools and _present(m, 'tool_calls') else ('user',)}[role]
+    if conv[-1].get('role') != 'assistant':
         return ('"conversations" has no user turn' if conv[-1]['role'] == 'system'
-                else '"conversations" ends with a user turn; the last message must be the assistant\'s reply')
+                else f'"conversations" ends with a {conv[-1]["role"]} turn; the last message must be the assistant\'s reply')
     return None
 
 # %% ../nbs/02_data.ipynb #b7affbe7
@@ -68,22 +129,23 @@ def iter_lines(path: str | Path) -> Iterator[tuple[int, int, bytes]]:
             if lineno == 1 and raw.startswith(b'\xef\xbb\xbf'): raw = raw[3:]
             yield lineno, start, raw
 
-def parse_line(raw: bytes, special_tokens=tuple(SPECIAL_TOKENS)) -> tuple[list | None, str | None]:
+def parse_line(raw: bytes, special_tokens=tuple(SPECIAL_TOKENS), tools: bool = False) -> tuple[list | None, str | None]:
     "`(conversations, None)` for a valid line, `(None, problem)` for a bad one, `(None, None)` for a blank one."
     try: text = raw.decode('utf-8')
     except UnicodeDecodeError as e: return None, f'not valid UTF-8 (byte {e.start}: {raw[e.start:e.start+1]!r})'
     if not text.strip(): return None, None
     try: obj = json.loads(text)
     except json.JSONDecodeError as e: return None, f'invalid JSON: {e.msg} (column {e.colno})'
-    problem = check_conversation(obj, special_tokens)
+    problem = check_conversation(obj, special_tokens, tools)
     return (None, problem) if problem else (obj['conversations'], None)
 
 def scan_jsonl(path: str | Path, # a MiniMind JSONL file
                special_tokens=tuple(SPECIAL_TOKENS), # strings not allowed inside content
+               tools: bool = False, # MiniMind-3's format (`check_conversation`)
               ) -> Iterator[tuple[int, int, list | None, str | None]]:
     "Yield `(line_number, byte_offset, conversations, problem)` for each non-blank line; exactly one of the last two is `None`."
     for lineno, start, raw in iter_lines(path):
-        conv, problem = parse_line(raw, special_tokens)
+        conv, problem = parse_line(raw, special_tokens, tools)
         if conv is not None or problem is not None: yield lineno, start, conv, problem
 
 def format_problems(path, problems: list[tuple[int, str]], n_total: int, limit: int = 20) -> str:
@@ -148,6 +210,21 @@ _PROBES = [[{'role': 'user', 'content': 'a {{ b }}\n'}, {'role': 'assistant', 'c
            [{'role': 'system', 'content': 'S'}, {'role': 'user', 'content': 'u'}, {'role': 'assistant', 'content': 'x'},
             {'role': 'user', 'content': 'v'}, {'role': 'assistant', 'content': 'y'}]]
 
+def chat_messages(conversations: list[dict]) -> tuple[list[dict], list | None]:
+    "Messages and tools for a chat template, as MiniMind-3's SFTDataset makes them: `tools` from the system message, JSON strings parsed."
+    messages, tools = [], None
+    for m in conversations:
+        m = dict(m)
+        if m.get('role') == 'system' and m.get('tools'):
+            tools = json.loads(m['tools']) if isinstance(m['tools'], str) else m['tools']
+        if m.get('tool_calls') and isinstance(m['tool_calls'], str): m['tool_calls'] = json.loads(m['tool_calls'])
+        messages.append(m)
+    return messages, tools
+
+def template_has_tools(tokenizer) -> bool:
+    "Whether the tokenizer's chat template renders tool calls (MiniMind-3's does; the early generation's does not)."
+    return 'tool_calls' in str(getattr(tokenizer, 'chat_template', '') or '')
+
 class ChatRenderer:
     "Render conversations exactly as a tokenizer's chat template does, compiled once (plain joins for ChatML)."
     def __init__(self, tokenizer):
@@ -157,12 +234,15 @@ class ChatRenderer:
         env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
         def raise_exception(message): raise ValueError(message)
         env.globals['raise_exception'] = raise_exception
+        env.filters['tojson'] = lambda x, ensure_ascii=False, indent=None, separators=None, sort_keys=False: json.dumps(
+            x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)  # as transformers: no HTML escaping
         self.template = env.from_string(tokenizer.chat_template)
         self.special = {k: getattr(tokenizer, k) for k in ('bos_token', 'eos_token', 'unk_token', 'pad_token')}
         self.default_system = self._chatml_default_system()
-        self.checked = False
+        self.checked = set()   # kinds of conversation (with tools or not) already compared with apply_chat_template
 
-    def _jinja(self, conversations): return self.template.render(messages=conversations, add_generation_prompt=False, **self.special)
+    def _jinja(self, conversations, tools=None):
+        return self.template.render(messages=conversations, tools=tools, add_generation_prompt=False, **self.special)
 
     def _join(self, conversations, default_system):
         b, e = self.special['bos_token'], self.special['eos_token']
@@ -183,13 +263,18 @@ class ChatRenderer:
         return default if same else None
 
     def __call__(self, conversations: list[dict]) -> str:
-        text = (self._join(conversations, self.default_system) if self.default_system is not None
-                else self._jinja(conversations))
-        if not self.checked:
-            if text != self.tokenizer.apply_chat_template(conversations, tokenize=False):
+        if self.default_system is not None: text, messages, tools = self._join(conversations, self.default_system), conversations, None
+        else:
+            messages, tools = chat_messages(conversations)
+            text = self._jinja(messages, tools)
+        kind = tools is not None
+        if kind not in self.checked:
+            ref = (self.tokenizer.apply_chat_template(messages, tools=tools, tokenize=False) if kind
+                   else self.tokenizer.apply_chat_template(messages, tokenize=False))
+            if text != ref:
                 raise ValueError("this tokenizer's chat template renders differently outside transformers; "
                                  "cannot use the fast renderer")
-            self.checked = True
+            self.checked.add(kind)
         return text
 
 # %% ../nbs/02_data.ipynb #0f130ebd
@@ -246,12 +331,12 @@ class ChunkPreparer:
     def __init__(self, tokenizer, max_length: int):
         self.render, (self.bos, self.eos) = ChatRenderer(tokenizer), assistant_markers(tokenizer)
         self.tokenizer, self.dtype, self.special = tokenizer, _id_dtype(tokenizer), special_strings(tokenizer)
-        self.max_length = max_length
+        self.max_length, self.tools = max_length, template_has_tools(tokenizer)
 
     def __call__(self, chunk: list[tuple[int, int, bytes]]) -> dict:
         good, problems, n_lines = [], [], 0
         for ln, bo, raw in chunk:
-            conv, problem = parse_line(raw, self.special)
+            conv, problem = parse_line(raw, self.special, self.tools)
             if problem: problems.append((ln, problem))
             if conv is not None: good.append((ln, bo, conv))
             n_lines += conv is not None or problem is not None
@@ -498,7 +583,9 @@ class PerSampleSFTDataset(Dataset):
     def __len__(self): return len(self.samples)
 
     def __getitem__(self, i):
-        prompt = self.tokenizer.apply_chat_template(self.samples[i]['conversations'], tokenize=False)
+        messages, tools = chat_messages(self.samples[i]['conversations'])
+        prompt = (self.tokenizer.apply_chat_template(messages, tools=tools, tokenize=False) if tools
+                  else self.tokenizer.apply_chat_template(messages, tokenize=False))
         ids = self.tokenizer(prompt).input_ids[:self.max_length]
         ids += [self.tokenizer.pad_token_id] * (self.max_length - len(ids))
         mask = reference_loss_mask(ids, self.bos, self.eos, self.max_length)
@@ -547,6 +634,53 @@ def sample_html(dataset, i: int) -> str:
     n = int(dataset.lengths[i]) - 1
     line = int(dataset.cache.lines[i])
     return f'<div><b>{dataset.jsonl_path.name}:{line}</b></div>' + mask_html(X[:n], Y[:n], M[:n], dataset.tokenizer)
+
+# %% ../nbs/02_data.ipynb #d1f6b2e8
+SYSTEM_PROMPTS = ("You are a helpful assistant.", "You are MiniMind, a small and helpful language model.",
+                  "Answer the user's questions accurately and briefly.", "你是一个乐于助人的 AI 助手。",
+                  "你是 MiniMind，一个小巧而有用的语言模型。", "请准确、简洁地回答用户的问题。")
+EMPTY_THINK = '<think>\n\n</think>\n\n'
+
+class MiniMind3AugmentedSFTDataset(Dataset):
+    "MiniMind-3's augmentation over an `SFTDataset`: a random system prompt, the empty think block dropped; seeded by (seed, epoch, index)."
+    def __init__(self, dataset: SFTDataset, # the cached data set (MiniMind-3's tokenizer)
+                 seed: int = 42, # with the epoch and the index, decides every draw
+                 add_system_ratio: float = 0.2, # share of tool-free conversations without a system message that get one
+                 empty_think_ratio: float = 0.2, # share of samples that keep their empty <think> block
+                 system_prompts=SYSTEM_PROMPTS):
+        self.dataset, self.seed, self.epoch = dataset, seed, 0
+        self.add_system_ratio, self.empty_think_ratio, self.system_prompts = add_system_ratio, empty_think_ratio, tuple(system_prompts)
+        self.bos, self.eos = assistant_markers(dataset.tokenizer)
+        self._renderer = None
+
+    def __getstate__(self): return {**self.__dict__, '_renderer': None}   # the compiled template stays behind
+    def set_epoch(self, epoch: int): self.epoch = epoch
+    def __len__(self): return len(self.dataset)
+    tokenizer = property(lambda self: self.dataset.tokenizer)
+    pad_id = property(lambda self: self.dataset.pad_id)
+    max_length = property(lambda self: self.dataset.max_length)
+    pad_to_max = property(lambda self: self.dataset.pad_to_max)
+    jsonl_path = property(lambda self: self.dataset.jsonl_path)
+    cache = property(lambda self: self.dataset.cache)
+    lengths = property(lambda self: self.dataset.lengths, doc="Cached tokens per sample (an augmented item differs by a few).")
+    fingerprint = property(lambda self: self.dataset.fingerprint)
+    def stats(self) -> dict: return self.dataset.stats()
+
+    def text(self, i: int) -> str:
+        "Sample `i` rendered as this epoch sees it."
+        rng = random.Random(f"{self.seed}:{self.epoch}:{i}")
+        with open(self.jsonl_path, 'rb') as f:
+            f.seek(int(self.cache.byte_offsets[i])); conv = json.loads(f.readline().decode('utf-8-sig'))['conversations']
+        if not any(m.get('tools') for m in conv) and conv[0].get('role') != 'system' and rng.random() < self.add_system_ratio:
+            conv = [{'role': 'system', 'content': rng.choice(self.system_prompts)}] + conv
+        if self._renderer is None: self._renderer = ChatRenderer(self.tokenizer)
+        text = self._renderer(conv)
+        if EMPTY_THINK in text and rng.random() > self.empty_think_ratio: text = text.replace(EMPTY_THINK, '')
+        return text
+
+    def __getitem__(self, i):
+        ids, _, mask, _ = encode_and_mask([self.text(i)], self.tokenizer, self.max_length, self.bos, self.eos)
+        return pad_and_shift(ids, mask, self.pad_id, self.max_length if self.pad_to_max else None)
 
 # %% ../nbs/02_data.ipynb #27659e88
 def mask_explorer(dataset):
