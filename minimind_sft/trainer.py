@@ -19,6 +19,7 @@ from .checkpoint import CheckpointFiles, DamagedCheckpoint, DiskFullError, StopS
 from .batching import BatchPlan, SFTCollator, plan_batches
 from .model import LMConfig, MiniMindLM, count_parameters, load_weights, weight_path
 from .fused import fuse
+from .minimind3 import MiniMind3Config, MiniMindForCausalLM, load_arch_tokenizer, load_generation_weights, minimind3_config
 from .schedule import schedule_lr
 
 # %% auto #0
@@ -68,8 +69,9 @@ def Logger(content):
     if not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0: tqdm.write(str(content))
 
 # %% ../nbs/05_trainer.ipynb #c5677627
-def lm_config(cfg: TrainConfig) -> LMConfig:
-    "The model configuration of a run (MiniMind builds it from --dim, --n_layers, --max_seq_len, --use_moe)."
+def lm_config(cfg: TrainConfig) -> LMConfig | MiniMind3Config:
+    "The model configuration of a run (MiniMind builds it from --dim, --n_layers, --max_seq_len, --use_moe; MiniMind-3 with --arch minimind3)."
+    if cfg.arch == 'minimind3': return minimind3_config(cfg.dim, cfg.n_layers, cfg.use_moe)
     return LMConfig(dim=cfg.dim, n_layers=cfg.n_layers, max_seq_len=cfg.max_seq_len, use_moe=cfg.use_moe)
 
 def pretrained_path(cfg: TrainConfig) -> str | None:
@@ -80,12 +82,12 @@ def pretrained_path(cfg: TrainConfig) -> str | None:
     return weight_path(cfg.out_dir, w, cfg.dim, cfg.use_moe)
 
 def init_model(lm_config: LMConfig, cfg: TrainConfig, device: str = 'cpu'):
-    "Build the tokenizer and `MiniMindLM`, load the starting weights strictly; returns `(model, tokenizer)`."
-    tokenizer = load_tokenizer(cfg.tokenizer_path)
+    "Build the tokenizer and the model of `--arch`, load the starting weights strictly; returns `(model, tokenizer)`."
+    tokenizer = load_arch_tokenizer(cfg.tokenizer_path, cfg.arch)   # MiniMind-3's model needs MiniMind-3's tokenizer
     if len(tokenizer) > lm_config.vocab_size:
         raise ValueError(f"the tokenizer in {cfg.tokenizer_path} has {len(tokenizer)} tokens; the model only {lm_config.vocab_size}")
     torch.manual_seed(cfg.seed)
-    model = MiniMindLM(lm_config)
+    model = MiniMindForCausalLM(lm_config) if isinstance(lm_config, MiniMind3Config) else MiniMindLM(lm_config)
     path = pretrained_path(cfg)
     if path is None:
         warnings.warn('from_weight none: training starts from random weights (fine for the demo; real SFT starts from a pretrained model)')
@@ -95,7 +97,7 @@ def init_model(lm_config: LMConfig, cfg: TrainConfig, device: str = 'cpu'):
             f"  Put MiniMind's published pretrain_{cfg.dim}{'_moe' if cfg.use_moe else ''}.pth there, run the pretrain stage, "
             f"point --from_weight at a .pth file, or pass --from_weight none to start from random weights.")
     else:
-        load_weights(model, path, strict=True)
+        load_generation_weights(model, path, strict=True)   # a file of the other generation is refused by name
     Logger(f'LLM params: {count_parameters(model) / 1e6:.3f} M' + (f', weights from {path}' if path else ', random init'))
     return model.to(device), tokenizer
 
@@ -292,7 +294,8 @@ def save_checkpoint(run: TrainRun):
                                   state=asdict(st), early=run.early.state_dict() if run.early else None, rng=rngs,
                                   world_size=run.info.world_size, config=asdict(cfg), fingerprint=run.fingerprint), st.step)
         run.saved_step, what = st.step, 'the weights'
-        save_atomic(weights, weight_path(cfg.out_dir, 'full_sft', cfg.dim, cfg.use_moe))
+        if cfg.arch == 'minimind3': weights = {k: v.half() for k, v in weights.items()}   # MiniMind-3 publishes float16 files
+        save_atomic(weights, weight_path(cfg.out_dir, cfg.save_weight, cfg.dim, cfg.use_moe))
     except DiskFullError as e:
         intact = f"the resume checkpoint of step {run.saved_step} ({run.checkpoints.path}) is intact" if run.saved_step is not None else "no resume checkpoint was written yet"
         raise DiskFullError(e.errno, f"{e.strerror}; {intact}" + ("" if what != 'the weights' else
@@ -330,7 +333,7 @@ def load_resume(run: TrainRun):
     _check_fingerprint(run, ck.get('fingerprint'), path)
     if ck['world_size'] != run.info.world_size:
         Logger(f"warning: resuming {ck['world_size']}-process training on {run.info.world_size}; batches will differ from the uninterrupted run")
-    load_weights(unwrap(run.model), ck['model'], strict=True)
+    load_generation_weights(unwrap(run.model), ck['model'], strict=True)
     run.optimizer.load_state_dict(ck['optimizer']); run.scaler.load_state_dict(ck['scaler'])
     flatten_optimizer_state(run.optimizer)   # on a CPU, one block again for a file written on a GPU
     run.state = TrainState(**ck['state'])
@@ -604,7 +607,10 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
     lm = lm_config(cfg)
     model, tokenizer = init_model(lm, cfg, info.device)   # weights first: a bad file fails in seconds
     model.gradient_checkpointing = cfg.gradient_checkpointing
-    if cfg.fused:   # the lean modules of fused.py, for exactly the reference modules of model.py
+    if cfg.fused and cfg.arch == 'minimind3':   # fused.py knows model.py's modules; MiniMind-3 shares only RMSNorm with them
+        fuse(model, warn=False)
+        Logger('--fused with --arch minimind3: the lean RMSNorm of fused.py is swapped in; attention, SwiGLU, MoE and the loss run as written in 03b')
+    elif cfg.fused:   # the lean modules of fused.py, for exactly the reference modules of model.py
         left = fuse(model, warn=False)
         Logger('--fused: the lean versions of fused.py are swapped in' + (
             f'; left as written, trained by their own code: {"; ".join(left)}' if left else ''))
@@ -612,7 +618,10 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
     train_data = SFTDataset(cfg.data_path, tokenizer, cfg.max_seq_len, pad_to_max=False, cache_dir=cfg.cache_dir,
                             skip_bad_lines=cfg.skip_bad_lines, verbose=info.is_main)
     fingerprint = dict(data=train_data.fingerprint)
-    if cfg.augment:
+    if cfg.augment and cfg.arch == 'minimind3':   # MiniMind-3's own: a random system prompt, the empty <think> block dropped
+        from minimind_sft.data import MiniMind3AugmentedSFTDataset
+        train_data = MiniMind3AugmentedSFTDataset(train_data, seed=cfg.seed)
+    elif cfg.augment:
         from minimind_sft.augment import AugmentedSFTDataset, load_synonyms
         train_data = AugmentedSFTDataset(train_data, load_synonyms(cfg.synonyms_path), prob=cfg.augment_prob, seed=cfg.seed)
     val_loader = None
@@ -664,7 +673,7 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
     finally:
         run.pbar.close()
         if run.wandb is not None: run.wandb.finish()
-    return dict(steps=run.state.step, val_loss=run.state.last_val, weights=weight_path(cfg.out_dir, 'full_sft', cfg.dim, cfg.use_moe),
+    return dict(steps=run.state.step, val_loss=run.state.last_val, weights=weight_path(cfg.out_dir, cfg.save_weight, cfg.dim, cfg.use_moe),
                 metrics=str(metrics_path), resume=str(resume_path(cfg)))
 
 # %% ../nbs/05_trainer.ipynb #ba0cac04
