@@ -12,23 +12,27 @@ from tqdm.auto import tqdm
 from .config import load_config, resolve_device
 from .tokenizer import load_tokenizer
 from .model import MiniMindLM, _read_state_dict, config_from_state_dict, load_weights
+from .minimind3 import (  # MiniMind-3: its model, its files, its tokenizer
+    MiniMindForCausalLM, weights_generation, load_generation_weights, load_arch_tokenizer,
+    config_from_state_dict as minimind3_config_from_state_dict)
 
 # %% auto #0
-__all__ = ['default_tokenizer_path', 'load_model', 'as_messages', 'prompt_ids', 'generation_config', 'eval_mode', 'chat',
-           'chat_stream', 'generate_replies', 'extract_answer', 'answer_prompts', 'score_answers', 'answer_eval',
-           'compare', 'ChatBox']
+__all__ = ['default_tokenizer_path', 'load_model', 'as_messages', 'prompt_ids', 'split_reply', 'generation_config', 'eval_mode',
+           'chat', 'chat_stream', 'generate_replies', 'extract_answer', 'answer_prompts', 'score_answers',
+           'answer_eval', 'compare', 'ChatBox']
 
 # %% ../nbs/07_chat.ipynb #3842f7be
-def default_tokenizer_path() -> str:
-    "The bundled tokenizer: settings.ini's `tokenizer_path` (the repository's `data/tokenizer`)."
-    try: return load_config().tokenizer_path
+def default_tokenizer_path(arch: str = 'minimind', # the model's generation
+                          ) -> str:
+    "The bundled tokenizer (settings.ini's `tokenizer_path`, `data/tokenizer`); for MiniMind-3 its preset's (a MiniMind checkout)."
+    try: return load_config('minimind3' if arch == 'minimind3' else None).tokenizer_path
     except FileNotFoundError as e:
         raise FileNotFoundError(f"{e}\n  (no bundled tokenizer without the repository: pass tokenizer_path=...)") from None
 
 def _has_tokenizer(folder: Path) -> bool: return (folder/'tokenizer.json').is_file() or (folder/'tokenizer_config.json').is_file()
 
-def load_model(path, # a `.pth` / `.bin` / `.safetensors` file (either MiniMind layout) or a `save_pretrained` folder
-               tokenizer_path=None, # tokenizer folder; default: the folder's own, else the bundled data/tokenizer
+def load_model(path, # a `.pth` / `.bin` / `.safetensors` file (either generation, any MiniMind layout) or a `save_pretrained` folder
+               tokenizer_path=None, # tokenizer folder; default: the folder's own, else the bundled data/tokenizer (MiniMind-3: its preset's)
                device: str = 'cpu', # where the model goes ('auto' = cuda:0 when available)
                **config, # LMConfig fields the shapes do not show, e.g. n_heads=16 (a `.pth` only)
               ) -> tuple:
@@ -38,15 +42,20 @@ def load_model(path, # a `.pth` / `.bin` / `.safetensors` file (either MiniMind 
     if path.is_dir():
         if not (path/'config.json').is_file():
             raise FileNotFoundError(f"{path}: not a save_pretrained folder (no config.json); pass the .pth file instead")
-        model = MiniMindLM.from_pretrained(str(path))
+        model_type = json.loads((path/'config.json').read_text()).get('model_type')
+        model = (MiniMindForCausalLM if model_type == 'minimind3' else MiniMindLM).from_pretrained(str(path))
     else:
         try: sd = _read_state_dict(path)
         except Exception as e: raise ValueError(f"{path}: cannot read weights from this file ({e})") from None
         if not isinstance(sd, dict): raise ValueError(f"{path}: expected a state dict, found a {type(sd).__name__}")
-        try: model = load_weights(MiniMindLM(config_from_state_dict(sd, **config)), sd, strict=True)
+        try:
+            if weights_generation(sd) == 'minimind3':   # MiniMind-3: its own model, the size from the shapes
+                model = load_generation_weights(MiniMindForCausalLM(minimind3_config_from_state_dict(sd, **config)), sd)
+            else: model = load_weights(MiniMindLM(config_from_state_dict(sd, **config)), sd, strict=True)
         except ValueError as e: raise ValueError(f"{path}: {e}") from None
-    if tokenizer_path is None: tokenizer_path = path if path.is_dir() and _has_tokenizer(path) else default_tokenizer_path()
-    tokenizer = load_tokenizer(tokenizer_path)
+    arch = 'minimind3' if isinstance(model, MiniMindForCausalLM) else 'minimind'
+    if tokenizer_path is None: tokenizer_path = path if path.is_dir() and _has_tokenizer(path) else default_tokenizer_path(arch)
+    tokenizer = load_arch_tokenizer(tokenizer_path, arch)   # MiniMind-3's model needs MiniMind-3's tokenizer
     if len(tokenizer) > model.config.vocab_size:
         raise ValueError(f"the tokenizer in {tokenizer_path} has {len(tokenizer)} tokens; the model in {path} only {model.config.vocab_size}")
     device = resolve_device(device)
@@ -56,21 +65,40 @@ def load_model(path, # a `.pth` / `.bin` / `.safetensors` file (either MiniMind 
 
 # %% ../nbs/07_chat.ipynb #a72f54b8
 def as_messages(conversation) -> list[dict]:
-    "A user string, or a list of messages ending with the user's turn, as a list of messages."
+    "A user string, or a list of messages ending with the user's turn (or a tool result), as a list of messages."
     if isinstance(conversation, str): return [{'role': 'user', 'content': conversation}]
     msgs = list(conversation)
     for i, m in enumerate(msgs):
-        if not isinstance(m, dict) or m.get('role') not in ('system', 'user', 'assistant') or not isinstance(m.get('content'), str):
-            raise ValueError(f'messages[{i}] = {m!r}: expected {{"role": "system"|"user"|"assistant", "content": str}}')
-    if not msgs or msgs[-1]['role'] != 'user':
-        raise ValueError("the last message must be the user's (the model replies to it); "
+        if not isinstance(m, dict) or m.get('role') not in ('system', 'user', 'assistant', 'tool') or not isinstance(m.get('content'), str):
+            raise ValueError(f'messages[{i}] = {m!r}: expected {{"role": "system"|"user"|"assistant"|"tool", "content": str}}')
+    if not msgs or msgs[-1]['role'] not in ('user', 'tool'):
+        raise ValueError("the last message must be the user's (the model replies to it) or a tool's result; "
                          f"got {msgs[-1]['role'] if msgs else 'no messages'}")
     return msgs
 
-def prompt_ids(tokenizer, conversation) -> list[int]:
-    "Token ids of a conversation rendered with the chat template, ending with `<s>assistant\\n`."
-    text = tokenizer.apply_chat_template(as_messages(conversation), tokenize=False, add_generation_prompt=True)
+def prompt_ids(tokenizer, conversation,
+               thinking: bool = False, # MiniMind-3: open a <think> block for the model to reason in (else an empty one)
+               tools: list | None = None, # MiniMind-3: function descriptions the model may call
+              ) -> list[int]:
+    "Token ids of a conversation rendered with the chat template, ending with the assistant's opening (`<s>assistant\\n`, ...)."
+    extra = dict(open_thinking=True) if thinking else {}   # a template without a thinking switch ignores it
+    if tools: extra['tools'] = tools
+    text = tokenizer.apply_chat_template(as_messages(conversation), tokenize=False, add_generation_prompt=True, **extra)
     return tokenizer(text, add_special_tokens=False)['input_ids']  # the template already holds the <s> tokens
+
+_THINK = re.compile(r'^\s*(?:<think>)?(.*?)</think>\s*', re.S)
+_CALL = re.compile(r'<tool_call>\s*(.*?)\s*</tool_call>', re.S)
+
+def split_reply(text: str) -> dict:
+    "A MiniMind-3 reply in parts: `reasoning` (inside <think>), `content` (the answer), `tool_calls` ([{name, arguments}])."
+    reasoning, m = '', _THINK.match(text)
+    if m: reasoning, text = m.group(1).strip(), text[m.end():]
+    calls = []
+    for raw in _CALL.findall(text):
+        try: call = json.loads(raw)
+        except json.JSONDecodeError: call = {'name': None, 'arguments': raw}   # not JSON: shown as written
+        calls.append(call if isinstance(call, dict) else {'name': None, 'arguments': call})
+    return dict(reasoning=reasoning, content=_CALL.sub('', text).strip(), tool_calls=calls)
 
 def generation_config(tokenizer, max_new_tokens: int = 256, temperature: float = 0.0, top_p: float = 0.9,
                       repetition_penalty: float = 1.0) -> GenerationConfig:
@@ -94,9 +122,11 @@ def chat(model, tokenizer, messages, # a user string or a list of {"role", "cont
          temperature: float = 0.0, # 0 = greedy; higher = more random
          top_p: float = 0.9, # nucleus sampling: sample from the smallest set of tokens with this much probability
          repetition_penalty: float = 1.0, # > 1 discourages repeating tokens (small models loop)
+         thinking: bool = False, # MiniMind-3: let the model reason in a <think> block first (`split_reply` separates it)
+         tools: list | None = None, # MiniMind-3: function descriptions it may call (`split_reply` returns the calls)
         ) -> str:
     "The model's reply to `messages`."
-    ids = torch.tensor([prompt_ids(tokenizer, messages)], device=model.device)  # (1, T)
+    ids = torch.tensor([prompt_ids(tokenizer, messages, thinking, tools)], device=model.device)  # (1, T)
     gen = generation_config(tokenizer, max_new_tokens, temperature, top_p, repetition_penalty)
     with eval_mode(model), torch.no_grad():
         out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=gen)  # (1, T + new)
@@ -110,9 +140,9 @@ class _StopFlag(StoppingCriteria):
         return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 def chat_stream(model, tokenizer, messages, max_new_tokens: int = 256, temperature: float = 0.0, top_p: float = 0.9,
-                repetition_penalty: float = 1.0):
+                repetition_penalty: float = 1.0, thinking: bool = False, tools: list | None = None):
     "Like `chat`, but yields the reply in pieces as it is generated."
-    ids = torch.tensor([prompt_ids(tokenizer, messages)], device=model.device)  # (1, T)
+    ids = torch.tensor([prompt_ids(tokenizer, messages, thinking, tools)], device=model.device)  # (1, T)
     gen = generation_config(tokenizer, max_new_tokens, temperature, top_p, repetition_penalty)
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
     stop, failure = threading.Event(), []
@@ -231,16 +261,24 @@ def compare(models: dict, # {column name: model}, e.g. {'before SFT': m0, 'after
 
 # %% ../nbs/07_chat.ipynb #64b7091b
 def _bubble(role: str, text: str) -> str:
-    color = {'user': '#e8f0fe', 'assistant': '#f1f3f4', 'system': '#fff8e1'}[role]
+    color = {'user': '#e8f0fe', 'assistant': '#f1f3f4', 'system': '#fff8e1', 'tool': '#e6f4ea'}[role]
+    body = html.escape(text)
+    if role == 'assistant' and ('</think>' in text or '<tool_call>' in text):   # MiniMind-3: reasoning and calls apart
+        r = split_reply(text)
+        body = ((f'<div style="color:#777;font-style:italic">thinking: {html.escape(r["reasoning"])}</div>' if r['reasoning'] else '')
+                + html.escape(r['content'])
+                + ''.join(f'<div style="font-family:monospace">call {html.escape(str(c.get("name")))}'
+                          f'({html.escape(json.dumps(c.get("arguments"), ensure_ascii=False))})</div>' for c in r['tool_calls']))
     return (f'<div style="background:{color};border-radius:6px;padding:4px 8px;margin:4px 0;white-space:pre-wrap">'
-            f'<b>{role}</b>: {html.escape(text)}</div>')
+            f'<b>{role}</b>: {body}</div>')
 
 class ChatBox:
     "An ipywidgets chat with a model: text input, Send, streamed reply, Clear, temperature / top-p / length sliders."
     def __init__(self, model, tokenizer,
                  system: str | None = None, # a system message (default: the chat template's own)
                  temperature: float = 0.7, top_p: float = 0.9, max_new_tokens: int = 256,
-                 repetition_penalty: float = 1.0):
+                 repetition_penalty: float = 1.0,
+                 thinking: bool = False): # MiniMind-3: the model reasons first (a checkbox where the template has the switch)
         import ipywidgets as W
         self.model, self.tokenizer, self.system, self.repetition_penalty = model, tokenizer, system, repetition_penalty
         self.messages = [{'role': 'system', 'content': system}] if system else []
@@ -250,12 +288,14 @@ class ChatBox:
         self.temperature = W.FloatSlider(value=temperature, min=0.0, max=1.5, step=0.05, description='temperature')
         self.top_p = W.FloatSlider(value=top_p, min=0.05, max=1.0, step=0.05, description='top_p')
         self.max_new_tokens = W.IntSlider(value=max_new_tokens, min=8, max=1024, step=8, description='max tokens')
+        self.thinking = W.Checkbox(value=thinking, description='thinking', indent=False,
+                                   layout=W.Layout(display='' if 'open_thinking' in str(tokenizer.chat_template) else 'none'))
         self.status = W.HTML()
         self.text.observe(lambda change: self.send(), 'value')  # Enter (the documented successor of on_submit)
         self.send_button.on_click(lambda _: self.send())
         self.clear_button.on_click(lambda _: self.clear())
         self.widget = W.VBox([self.history, W.HBox([self.text, self.send_button, self.clear_button]),
-                              W.HBox([self.temperature, self.top_p, self.max_new_tokens]), self.status])
+                              W.HBox([self.temperature, self.top_p, self.max_new_tokens, self.thinking]), self.status])
         self._busy = False
         self._render()
 
@@ -273,7 +313,7 @@ class ChatBox:
         reply = ''
         try:
             for piece in chat_stream(self.model, self.tokenizer, self.messages, self.max_new_tokens.value,
-                                     self.temperature.value, self.top_p.value, self.repetition_penalty):
+                                     self.temperature.value, self.top_p.value, self.repetition_penalty, self.thinking.value):
                 reply += piece
                 self._render(reply)
         except Exception as e:
