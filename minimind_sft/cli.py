@@ -5,6 +5,7 @@
 # %% ../nbs/06_cli.ipynb #3cd948c3
 from __future__ import annotations
 import dataclasses, os, subprocess, sys, warnings
+import torch.distributed as dist
 from .config import TrainConfig, build_parser, parse_args, to_argv
 from .data import DataError
 from .checkpoint import DamagedCheckpoint
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, FileNotFoundError, ValueError, FloatingPointError, OSError, DamagedCheckpoint) as e:
         print(f"error: {e}", file=sys.stderr, flush=True)
         return 1
+    if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()   # a clean exit: no Gloo thread left at interpreter shutdown
     if int(os.environ.get('RANK', 0)) == 0:
         print(f"done: {summary['steps']} optimizer steps; weights {summary['weights']}; metrics {summary['metrics']}"
               + (f"; validation loss {summary['val_loss']:.4f}" if summary['val_loss'] is not None else ''))
