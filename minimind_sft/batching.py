@@ -165,7 +165,7 @@ def plan_batches(dataset, # the training data (an `SFTDataset`, `AugmentedSFTDat
                  accumulation_steps: int = 1, # micro-batches per optimizer step
                  max_steps: int = 0, # stop after this many optimizer steps (0: all epochs)
                  packing: bool = False, # batches of packed rows instead of samples
-                 group_by_length: bool = False, # batches of samples of similar length
+                 group_by_length: bool = False, # batches of samples of similar length (no effect with packing: rows are full)
                  pad_to_max: bool = False, # pad every batch to max_seq_len - 1 as MiniMind does
                  seed: int = 42, # with the epoch and the lengths, decides rows and order
                  rank: int = 0, # this process
@@ -173,7 +173,6 @@ def plan_batches(dataset, # the training data (an `SFTDataset`, `AugmentedSFTDat
                  lengths=None, # tokens per sample (default: `dataset.lengths`)
                 ) -> BatchPlan:
     "Batches and optimizer steps of a run; every rank computes the same rows and global batches."
-    if packing and group_by_length: raise ValueError("packing and group_by_length exclude each other: packed rows have no padding to save")
     lengths = np.asarray(dataset.lengths if lengths is None else lengths)
     if packing:
         rows = pack_samples(lengths, max_seq_len, seed)
