@@ -20,10 +20,11 @@ from transformers.utils import ModelOutput
 
 # %% auto #0
 __all__ = ['LMConfig', 'RMSNorm', 'rope_cos_sin', 'apply_rope', 'flex_attention_works', 'repeat_kv', 'Attention',
-           'attention_mask_4d', 'document_positions', 'document_mask', 'document_block_mask', 'ffn_hidden_dim',
-           'FeedForward', 'MoEGate', 'MOEFeedForward', 'MiniMindBlock', 'MiniMindOutput', 'causal_lm_loss',
-           'masked_ce_sum', 'MiniMindLM', 'register_auto_classes', 'count_parameters', 'preset_configs', 'weight_path',
-           'convert_to_hf_layout', 'convert_from_hf_layout', 'config_from_state_dict', 'load_weights']
+           'attention_mask_4d', 'document_positions', 'document_mask', 'DocumentSegments', 'document_segments',
+           'document_block_mask', 'ffn_hidden_dim', 'FeedForward', 'MoEGate', 'MOEFeedForward', 'MiniMindBlock',
+           'MiniMindOutput', 'causal_lm_loss', 'masked_ce_sum', 'MiniMindLM', 'register_auto_classes',
+           'count_parameters', 'preset_configs', 'weight_path', 'convert_to_hf_layout', 'convert_from_hf_layout',
+           'config_from_state_dict', 'load_weights']
 
 # %% ../nbs/03_model.ipynb #efccf822
 class LMConfig(PretrainedConfig):
@@ -54,12 +55,12 @@ class LMConfig(PretrainedConfig):
                  seq_aux: bool = True,  # balance load per sequence (else over all tokens of the batch)
                  norm_topk_prob: bool = True,  # renormalise the top-k gate weights to sum to 1
                  rope_layout: str = "interleaved",  # "interleaved" (MiniMind early 2025) or "half" (HF layout)
-                 packed_attn: str = "auto",  # attention for packed rows: auto (flex on CUDA, else sdpa), flex or sdpa
+                 packed_attn: str = "auto",  # packed rows: auto (flex on CUDA, else documents), flex, documents (per document) or sdpa (a dense mask)
                  **kwargs):
         if rope_layout not in ("interleaved", "half"):
             raise ValueError(f'rope_layout={rope_layout!r}; expected "interleaved" or "half"')
-        if packed_attn not in ("auto", "flex", "sdpa"):
-            raise ValueError(f'packed_attn={packed_attn!r}; expected "auto", "flex" or "sdpa"')
+        if packed_attn not in ("auto", "flex", "documents", "sdpa"):
+            raise ValueError(f'packed_attn={packed_attn!r}; expected "auto", "flex", "documents" or "sdpa"')
         n_kv_heads = n_kv_heads or n_heads  # None means one KV head per query head, as in MiniMind
         if dim % n_heads or n_heads % n_kv_heads:
             raise ValueError(f"dim ({dim}) must divide by n_heads ({n_heads}), and n_heads by n_kv_heads ({n_kv_heads})")
@@ -120,6 +121,7 @@ def _flex_attention():
     return _FLEX
 
 def _is_block_mask(m) -> bool: return type(m).__name__ == "BlockMask"
+def _is_segments(m) -> bool: return type(m).__name__ == "DocumentSegments"  # packed rows off CUDA (see below)
 
 _FLEX_OK: dict = {}
 
@@ -180,6 +182,8 @@ class Attention(nn.Module):
         is_causal = attn_mask is None and T > 1  # one new token over a cache may see everything before it
         if _is_block_mask(attn_mask):  # packed rows on CUDA: flex attention skips the blocks across documents
             y = _flex_attention()(q, k, v, block_mask=attn_mask, enable_gqa=self.n_rep > 1)
+        elif self.flash and _is_segments(attn_mask):  # packed rows elsewhere: each document's attention on its own
+            y = attn_mask.attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
         elif self.flash and q.device.type == "cpu" and self.n_rep > 1:  # shared KV heads read in place
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal, enable_gqa=True,
                                                dropout_p=self.dropout if self.training else 0.0)
@@ -188,6 +192,7 @@ class Attention(nn.Module):
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=is_causal,
                                                dropout_p=self.dropout if self.training else 0.0)
         else:
+            if _is_segments(attn_mask): attn_mask = document_mask(attn_mask.doc_ids)  # by hand: the dense mask
             k, v = repeat_kv(k, self.n_rep), repeat_kv(v, self.n_rep)  # (B, n_heads, S, hd)
             scores = (q @ k.transpose(-2, -1)) / math.sqrt(self.head_dim)  # (B, n_heads, T, S)
             if is_causal: attn_mask = torch.ones(T, T, dtype=torch.bool, device=q.device).tril()
@@ -226,6 +231,52 @@ def document_mask(doc_ids: torch.Tensor,  # (B, T) document index of each token 
     T = doc_ids.shape[1]
     causal = torch.ones(T, T, dtype=torch.bool, device=doc_ids.device).tril()
     return (causal & (doc_ids[:, :, None] == doc_ids[:, None, :]))[:, None]
+
+@dataclass
+class DocumentSegments:
+    "The documents of packed rows in groups of similar length, for attention one group at a time."
+    doc_ids: torch.Tensor  # (B, T) what they were built from
+    groups: list  # (n, L) per group: n documents, each right-padded to L tokens with its last token
+    index: torch.Tensor  # (sum of n*L,) the flattened (B*T) position of every slot of every group, group after group
+    back: torch.Tensor  # (B*T,) where each token's own slot lies in `index`
+
+    @torch.compiler.disable  # group sizes depend on the data: eager
+    def attention(self, q, k, v, dropout_p: float = 0.0):  # q: (B, n_heads, T, hd), k, v: (B, n_kv_heads, T, hd)
+        "Causal attention inside each document: (B, n_heads, T, hd), as `scaled_dot_product_attention` with `document_mask`."
+        B, H, T, hd = q.shape
+        # one gather per tensor (so one scatter in backward): every group's slots end to end, (sum n*L, heads, hd)
+        slots = [t.transpose(1, 2).reshape(B * T, t.shape[1], hd)[self.index] for t in (q, k, v)]
+        ys, at = [], 0
+        for n, L in self.groups:
+            qs, ks, vs = (t[at:at + n * L].view(n, L, -1, hd).transpose(1, 2) for t in slots)  # (n, heads, L, hd): a batch
+            y = F.scaled_dot_product_attention(qs, ks, vs, is_causal=True, dropout_p=dropout_p,
+                                               enable_gqa=qs.shape[1] != ks.shape[1])  # (n, n_heads, L, hd)
+            ys.append(y.transpose(1, 2).reshape(n * L, H, hd))
+            at += n * L
+        return torch.cat(ys)[self.back].view(B, T, H, hd).transpose(1, 2)  # each token's output, back in row order
+
+@torch.compiler.disable
+def document_segments(doc_ids: torch.Tensor,  # (B, T) document index of each token of a packed row
+                      fill: float = 0.875,  # a document joins a group if it has at least this share of the group's longest
+                      ) -> DocumentSegments:
+    "Cut the documents of packed rows into groups of similar length (for attention per document)."
+    B, T = doc_ids.shape
+    start = torch.ones_like(doc_ids, dtype=torch.bool)
+    start[:, 1:] = doc_ids[:, 1:] != doc_ids[:, :-1]
+    first = start.flatten().nonzero()[:, 0].tolist()  # where each document begins among the B*T tokens
+    length = [end - begin for begin, end in zip(first, first[1:] + [B * T])]
+    order = sorted(range(len(first)), key=lambda d: -length[d])  # longest first
+    groups, index, back, done = [], [], torch.empty(B * T, dtype=torch.long), 0
+    while order:
+        L = length[order[0]]
+        n = next((i for i, d in enumerate(order) if length[d] < fill * L), len(order))
+        group, order = order[:n], order[n:]
+        pos = torch.arange(L)
+        index += [first[d] + pos.clamp(max=length[d] - 1) for d in group]  # each document's slots: (L,) each
+        for r, d in enumerate(group): back[first[d]:first[d] + length[d]] = done + r * L + pos[:length[d]]
+        groups.append((n, L))
+        done += n * L
+    return DocumentSegments(doc_ids, groups, torch.cat(index).to(doc_ids.device), back.to(doc_ids.device))
 
 def document_block_mask(doc_ids: torch.Tensor):
     "The same mask as a flex-attention `BlockMask` (CUDA), which lets the kernel skip tiles across documents."
@@ -435,12 +486,13 @@ class MiniMindLM(PreTrainedModel, GenerationMixin):
         if doc_ids is not None:  # packed rows: per-document positions and block-diagonal attention
             if past_len: raise ValueError("doc_ids (packed rows) are for training and scoring, not for decoding over a cache")
             if position_ids is None: position_ids = document_positions(doc_ids)
-            flex = self.config.packed_attn == "flex" or (self.config.packed_attn == "auto" and input_ids.is_cuda)
-            if flex and self.config.packed_attn == "auto":  # auto: only where it compiles and runs
+            how = self.config.packed_attn
+            if how == "auto" and input_ids.is_cuda:  # flex where it compiles and runs for these shapes, else the mask
                 c, dev = self.config, input_ids.device
                 dt = torch.get_autocast_dtype(dev.type) if torch.is_autocast_enabled(dev.type) else self.output.weight.dtype
-                flex = flex_attention_works(dev, c.n_heads, c.n_kv_heads, c.dim // c.n_heads, dt)
-            attn_mask = document_block_mask(doc_ids) if flex else document_mask(doc_ids)
+                how = "flex" if flex_attention_works(dev, c.n_heads, c.n_kv_heads, c.dim // c.n_heads, dt) else "sdpa"
+            elif how == "auto": how = "documents"
+            attn_mask = {"flex": document_block_mask, "documents": document_segments, "sdpa": document_mask}[how](doc_ids)
         else:
             # the cheap, flash-friendly causal path unless padding or a multi-token step over a cache needs a mask
             padded = attention_mask is not None and bool((attention_mask == 0).any())
@@ -483,10 +535,10 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())  # .parameters() already skips duplicates
 
 def preset_configs(settings=None) -> dict:
-    "LMConfig of every preset in settings.ini, by preset name."
+    "LMConfig of every preset of this generation (`arch = minimind`) in settings.ini, by preset name."
     from minimind_sft.config import parse_bool, read_presets
     return {name: LMConfig(dim=int(p["dim"]), n_layers=int(p["n_layers"]), use_moe=parse_bool(p["use_moe"]))
-            for name, p in read_presets(settings).items() if name != "default"}
+            for name, p in read_presets(settings).items() if name != "default" and p.get("arch", "minimind") == "minimind"}
 
 # %% ../nbs/03_model.ipynb #a4f11aa7
 def weight_path(out_dir, stage: str, dim: int, use_moe: bool = False) -> str:
