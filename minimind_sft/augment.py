@@ -12,7 +12,8 @@ from .data import ChatRenderer, DataError, SFTDataset, assistant_markers
 from .data import encode_and_mask, pad_and_shift, special_strings
 
 # %% auto #0
-__all__ = ['SYNONYM_LANGUAGES', 'load_synonyms', 'augment_conversation', 'AugmentedSFTDataset']
+__all__ = ['SYNONYM_LANGUAGES', 'SYSTEM_PROMPTS', 'EMPTY_THINK', 'load_synonyms', 'augment_conversation', 'EpochAugmented',
+           'AugmentedSFTDataset', 'MiniMind3AugmentedSFTDataset']
 
 # %% ../nbs/02a_augment.ipynb #71384889
 SYNONYM_LANGUAGES = ('en', 'zh')
@@ -132,19 +133,12 @@ def augment_conversation(conversations: list[dict], # one sample's messages (lef
         return out
     return out
 
-# %% ../nbs/02a_augment.ipynb #3e6e14bf
-class AugmentedSFTDataset(Dataset):
-    "An `SFTDataset` whose user turns get a synonym or a dropped word, with probability `prob` per sample and epoch."
-    def __init__(self, dataset: SFTDataset, # the data set to augment
-                 synonyms=None, # a `load_synonyms` dict, a synonyms JSON path, or None for the bundled one
-                 prob: float = 0.3, # probability that a sample is augmented (per epoch)
-                 seed: int = 42, # with the epoch and the index, decides every augmentation
-                ):
-        if not 0 <= prob <= 1: raise ValueError(f"prob (augment_prob) must be between 0 and 1, got {prob}")
-        self.dataset, self.prob, self.seed, self.epoch = dataset, prob, seed, 0
-        self.synonyms = synonyms if isinstance(synonyms, dict) else load_synonyms(synonyms)
+# %% ../nbs/02a_augment.ipynb #d231a65a
+class EpochAugmented(Dataset):
+    "What an augmenting wrapper of an `SFTDataset` shares: its attributes, the epoch, a draw per `(seed, epoch, i)`, re-reading and encoding a sample."
+    def __init__(self, dataset: SFTDataset, seed: int = 42):
+        self.dataset, self.seed, self.epoch = dataset, seed, 0
         self.bos, self.eos = assistant_markers(dataset.tokenizer)
-        self.special = special_strings(dataset.tokenizer)
         self._renderer = None
 
     def __getstate__(self): return {**self.__dict__, '_renderer': None}   # the compiled template stays behind
@@ -157,6 +151,7 @@ class AugmentedSFTDataset(Dataset):
     pad_to_max = property(lambda self: self.dataset.pad_to_max)
     jsonl_path = property(lambda self: self.dataset.jsonl_path)
     cache = property(lambda self: self.dataset.cache)
+    fingerprint = property(lambda self: self.dataset.fingerprint)
     lengths = property(lambda self: self.dataset.lengths, doc="Cached tokens per sample (an augmented item may differ by a few).")
     def stats(self) -> dict: return self.dataset.stats()
 
@@ -171,6 +166,29 @@ class AugmentedSFTDataset(Dataset):
             raise DataError(f"{self.jsonl_path}:{int(self.cache.lines[i])}: cannot re-read this sample for augmentation; "
                             "was the file changed after its cache was built? Run again to rebuild the cache") from None
 
+    def render(self, conv: list[dict]) -> str:
+        if self._renderer is None: self._renderer = ChatRenderer(self.tokenizer)
+        return self._renderer(conv)
+
+    def encode(self, text: str):
+        "`(X, Y, loss_mask)` of a rendered sample, as the cache would have made it."
+        ids, _, mask, _ = encode_and_mask([text], self.tokenizer, self.max_length, self.bos, self.eos)
+        return pad_and_shift(ids, mask, self.pad_id, self.max_length if self.pad_to_max else None)
+
+# %% ../nbs/02a_augment.ipynb #3e6e14bf
+class AugmentedSFTDataset(EpochAugmented):
+    "An `SFTDataset` whose user turns get a synonym or a dropped word, with probability `prob` per sample and epoch."
+    def __init__(self, dataset: SFTDataset, # the data set to augment
+                 synonyms=None, # a `load_synonyms` dict, a synonyms JSON path, or None for the bundled one
+                 prob: float = 0.3, # probability that a sample is augmented (per epoch)
+                 seed: int = 42, # with the epoch and the index, decides every augmentation
+                ):
+        if not 0 <= prob <= 1: raise ValueError(f"prob (augment_prob) must be between 0 and 1, got {prob}")
+        super().__init__(dataset, seed)
+        self.prob = prob
+        self.synonyms = synonyms if isinstance(synonyms, dict) else load_synonyms(synonyms)
+        self.special = special_strings(dataset.tokenizer)
+
     def conversation(self, i: int) -> tuple[list[dict], bool]:
         "Sample `i`'s conversation as this epoch sees it, and whether augmentation changed it."
         conv, rng = self._read(i), self._rng(i)
@@ -182,7 +200,31 @@ class AugmentedSFTDataset(Dataset):
     def __getitem__(self, i):
         if self._rng(i).random() >= self.prob: return self.dataset[i]     # the same draw `conversation` makes
         conv, changed = self.conversation(i)
-        if not changed: return self.dataset[i]
-        if self._renderer is None: self._renderer = ChatRenderer(self.tokenizer)
-        ids, _, mask, _ = encode_and_mask([self._renderer(conv)], self.tokenizer, self.max_length, self.bos, self.eos)
-        return pad_and_shift(ids, mask, self.pad_id, self.max_length if self.pad_to_max else None)
+        return self.encode(self.render(conv)) if changed else self.dataset[i]
+
+# %% ../nbs/02a_augment.ipynb #d1f6b2e8
+SYSTEM_PROMPTS = ("You are a helpful assistant.", "You are MiniMind, a small and helpful language model.",
+                  "Answer the user's questions accurately and briefly.", "你是一个乐于助人的 AI 助手。",
+                  "你是 MiniMind，一个小巧而有用的语言模型。", "请准确、简洁地回答用户的问题。")
+EMPTY_THINK = '<think>\n\n</think>\n\n'
+
+class MiniMind3AugmentedSFTDataset(EpochAugmented):
+    "MiniMind-3's augmentation over an `SFTDataset`: a random system prompt, the empty think block dropped; seeded by (seed, epoch, index)."
+    def __init__(self, dataset: SFTDataset, # the cached data set (MiniMind-3's tokenizer)
+                 seed: int = 42, # with the epoch and the index, decides every draw
+                 add_system_ratio: float = 0.2, # share of tool-free conversations without a system message that get one
+                 empty_think_ratio: float = 0.2, # share of samples that keep their empty <think> block
+                 system_prompts=SYSTEM_PROMPTS):
+        super().__init__(dataset, seed)
+        self.add_system_ratio, self.empty_think_ratio, self.system_prompts = add_system_ratio, empty_think_ratio, tuple(system_prompts)
+
+    def text(self, i: int) -> str:
+        "Sample `i` rendered as this epoch sees it."
+        conv, rng = self._read(i), self._rng(i)
+        if not any(m.get('tools') for m in conv) and conv[0].get('role') != 'system' and rng.random() < self.add_system_ratio:
+            conv = [{'role': 'system', 'content': rng.choice(self.system_prompts)}] + conv
+        text = self.render(conv)
+        if EMPTY_THINK in text and rng.random() > self.empty_think_ratio: text = text.replace(EMPTY_THINK, '')
+        return text
+
+    def __getitem__(self, i): return self.encode(self.text(i))

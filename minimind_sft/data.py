@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #2cbf296a
 from __future__ import annotations
-import array, difflib, hashlib, json, os, random, shutil, time
+import array, difflib, hashlib, json, os, shutil, time
 from pathlib import Path
 from typing import Iterator
 import numpy as np
@@ -13,13 +13,12 @@ from torch.utils.data import Dataset
 from .tokenizer import SPECIAL_TOKENS
 
 # %% auto #0
-__all__ = ['ROLES', 'TOOL_ROLES', 'CACHE_VERSION', 'SYSTEM_PROMPTS', 'EMPTY_THINK', 'DataError', 'check_conversation',
-           'iter_lines', 'parse_line', 'scan_jsonl', 'format_problems', 'assistant_markers', 'reference_loss_mask',
-           'loss_masks', 'chat_messages', 'template_has_tools', 'ChatRenderer', 'tokenizer_fingerprint', 'cache_key',
-           'default_cache_dir', 'encode_and_mask', 'special_strings', 'ChunkPreparer', 'default_num_proc',
-           'file_sha256', 'check_cache', 'prepare_sft', 'SFTCache', 'pad_and_shift', 'SFTDataset',
-           'PerSampleSFTDataset', 'token_pieces', 'mask_html', 'sample_html', 'MiniMind3AugmentedSFTDataset',
-           'mask_explorer', 'describe', 'prepare_main']
+__all__ = ['ROLES', 'TOOL_ROLES', 'CACHE_VERSION', 'DataError', 'check_conversation', 'iter_lines', 'parse_line', 'scan_jsonl',
+           'format_problems', 'assistant_markers', 'reference_loss_mask', 'loss_masks', 'chat_messages',
+           'template_has_tools', 'ChatRenderer', 'tokenizer_fingerprint', 'cache_key', 'default_cache_dir',
+           'encode_and_mask', 'special_strings', 'ChunkPreparer', 'default_num_proc', 'file_sha256', 'check_cache',
+           'prepare_sft', 'SFTCache', 'pad_and_shift', 'SFTDataset', 'PerSampleSFTDataset', 'token_pieces', 'mask_html',
+           'sample_html', 'mask_explorer', 'describe', 'prepare_main']
 
 # %% ../nbs/02_data.ipynb #6f4323b4
 ROLES = ('system', 'user', 'assistant')
@@ -634,53 +633,6 @@ def sample_html(dataset, i: int) -> str:
     n = int(dataset.lengths[i]) - 1
     line = int(dataset.cache.lines[i])
     return f'<div><b>{dataset.jsonl_path.name}:{line}</b></div>' + mask_html(X[:n], Y[:n], M[:n], dataset.tokenizer)
-
-# %% ../nbs/02_data.ipynb #d1f6b2e8
-SYSTEM_PROMPTS = ("You are a helpful assistant.", "You are MiniMind, a small and helpful language model.",
-                  "Answer the user's questions accurately and briefly.", "你是一个乐于助人的 AI 助手。",
-                  "你是 MiniMind，一个小巧而有用的语言模型。", "请准确、简洁地回答用户的问题。")
-EMPTY_THINK = '<think>\n\n</think>\n\n'
-
-class MiniMind3AugmentedSFTDataset(Dataset):
-    "MiniMind-3's augmentation over an `SFTDataset`: a random system prompt, the empty think block dropped; seeded by (seed, epoch, index)."
-    def __init__(self, dataset: SFTDataset, # the cached data set (MiniMind-3's tokenizer)
-                 seed: int = 42, # with the epoch and the index, decides every draw
-                 add_system_ratio: float = 0.2, # share of tool-free conversations without a system message that get one
-                 empty_think_ratio: float = 0.2, # share of samples that keep their empty <think> block
-                 system_prompts=SYSTEM_PROMPTS):
-        self.dataset, self.seed, self.epoch = dataset, seed, 0
-        self.add_system_ratio, self.empty_think_ratio, self.system_prompts = add_system_ratio, empty_think_ratio, tuple(system_prompts)
-        self.bos, self.eos = assistant_markers(dataset.tokenizer)
-        self._renderer = None
-
-    def __getstate__(self): return {**self.__dict__, '_renderer': None}   # the compiled template stays behind
-    def set_epoch(self, epoch: int): self.epoch = epoch
-    def __len__(self): return len(self.dataset)
-    tokenizer = property(lambda self: self.dataset.tokenizer)
-    pad_id = property(lambda self: self.dataset.pad_id)
-    max_length = property(lambda self: self.dataset.max_length)
-    pad_to_max = property(lambda self: self.dataset.pad_to_max)
-    jsonl_path = property(lambda self: self.dataset.jsonl_path)
-    cache = property(lambda self: self.dataset.cache)
-    lengths = property(lambda self: self.dataset.lengths, doc="Cached tokens per sample (an augmented item differs by a few).")
-    fingerprint = property(lambda self: self.dataset.fingerprint)
-    def stats(self) -> dict: return self.dataset.stats()
-
-    def text(self, i: int) -> str:
-        "Sample `i` rendered as this epoch sees it."
-        rng = random.Random(f"{self.seed}:{self.epoch}:{i}")
-        with open(self.jsonl_path, 'rb') as f:
-            f.seek(int(self.cache.byte_offsets[i])); conv = json.loads(f.readline().decode('utf-8-sig'))['conversations']
-        if not any(m.get('tools') for m in conv) and conv[0].get('role') != 'system' and rng.random() < self.add_system_ratio:
-            conv = [{'role': 'system', 'content': rng.choice(self.system_prompts)}] + conv
-        if self._renderer is None: self._renderer = ChatRenderer(self.tokenizer)
-        text = self._renderer(conv)
-        if EMPTY_THINK in text and rng.random() > self.empty_think_ratio: text = text.replace(EMPTY_THINK, '')
-        return text
-
-    def __getitem__(self, i):
-        ids, _, mask, _ = encode_and_mask([self.text(i)], self.tokenizer, self.max_length, self.bos, self.eos)
-        return pad_and_shift(ids, mask, self.pad_id, self.max_length if self.pad_to_max else None)
 
 # %% ../nbs/02_data.ipynb #27659e88
 def mask_explorer(dataset):

@@ -619,7 +619,7 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
                             skip_bad_lines=cfg.skip_bad_lines, verbose=info.is_main)
     fingerprint = dict(data=train_data.fingerprint)
     if cfg.augment and cfg.arch == 'minimind3':   # MiniMind-3's own: a random system prompt, the empty <think> block dropped
-        from minimind_sft.data import MiniMind3AugmentedSFTDataset
+        from minimind_sft.augment import MiniMind3AugmentedSFTDataset
         train_data = MiniMind3AugmentedSFTDataset(train_data, seed=cfg.seed)
     elif cfg.augment:
         from minimind_sft.augment import AugmentedSFTDataset, load_synonyms
