@@ -211,10 +211,7 @@ class MiniMindModel(nn.Module):
         return self.norm(h)
 
 # %% ../nbs/03b_minimind3.ipynb #150d9b75
-try: from transformers import initialization as _init  # 5.x: skips weights already loaded from a checkpoint
-except ImportError: _init = nn.init
-import transformers
-_TRANSFORMERS = tuple(int(v) for v in transformers.__version__.split(".")[:2])  # e.g. (5, 24)
+from .model import _init, _TRANSFORMERS  # the transformers-version shims of 03_model
 
 class MiniMindForCausalLM(PreTrainedModel, GenerationMixin):
     "MiniMind-3 (dense or MoE) as a transformers causal LM, with the trainer's `targets` / `loss_mask` / `doc_ids`."
