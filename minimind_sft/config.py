@@ -11,8 +11,9 @@ from typing import Optional
 from fastcore.docments import docments
 
 # %% auto #0
-__all__ = ['ALIASES', 'find_settings', 'read_presets', 'parse_bool', 'TrainConfig', 'config_help', 'convert_value',
-           'resolve_device', 'load_config', 'build_parser', 'parse_args', 'to_argv']
+__all__ = ['STAGES', 'COMMANDS', 'ALIASES', 'find_settings', 'read_sections', 'read_presets', 'parse_bool', 'TrainConfig',
+           'config_help', 'is_weight_file', 'convert_value', 'resolve_device', 'load_config', 'build_parser',
+           'parse_args', 'to_argv']
 
 # %% ../nbs/00_config.ipynb #b45e48af
 def _package_root() -> Path | None:
@@ -34,14 +35,36 @@ def find_settings(path: str | Path | None = None, # an explicit settings.ini
                             "or install the package from its repository with `pip install -e .`")
 
 # %% ../nbs/00_config.ipynb #18a71b12
-def read_presets(settings: str | Path | None = None) -> dict[str, dict[str, str]]:
-    "Every preset in `settings.ini` (plus `default`) as a dict of raw strings."
+STAGES = ('sft', 'pretrain')  # MiniMind's train_full_sft.py and train_pretrain.py
+COMMANDS = {'sft': 'minimind-sft', 'pretrain': 'minimind-pretrain'}  # the console script of each stage
+
+def read_sections(settings: str | Path | None = None) -> dict[str, dict[str, str]]:
+    "Each section of `settings.ini` with only the keys it sets itself; `[DEFAULT]` as `default`."
     path = find_settings(settings)
-    cp = configparser.ConfigParser(interpolation=None)
+    cp = configparser.ConfigParser(interpolation=None, default_section='\0')   # [DEFAULT] as a plain section: no inheritance
     cp.read(path, encoding='utf-8')
-    presets = {'default': dict(cp.defaults())}
-    for name in cp.sections(): presets[name] = dict(cp[name])
-    return presets
+    sections = {'default': dict(cp['DEFAULT']) if cp.has_section('DEFAULT') else {}}
+    sections.update((name, dict(cp[name])) for name in cp.sections() if name != 'DEFAULT')
+    for name in sections:
+        if ':' not in name: continue
+        base, stage = name.split(':', 1)
+        if stage not in STAGES: raise ValueError(f"{path}: [{name}]: unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+        if base != 'stage' and (base not in sections or ':' in base):
+            raise ValueError(f"{path}: [{name}]: no preset [{base}] for it to apply to ([stage:{stage}] holds a stage's own defaults)")
+    return sections
+
+def _layers(sections: dict, preset: str, stage: str) -> list[tuple[str, dict]]:
+    "The sections that make `preset` at `stage`, weakest first."
+    names = ['DEFAULT', f'stage:{stage}'] + ([preset, f'{preset}:{stage}'] if preset != 'default' else [])
+    return [(n, sections['default' if n == 'DEFAULT' else n]) for n in names if (n == 'DEFAULT' or n in sections)]
+
+def read_presets(settings: str | Path | None = None, # settings.ini to read (default: the repository's)
+                 stage: str = 'sft', # the stage whose sections are layered in
+                ) -> dict[str, dict[str, str]]:
+    "Every preset in `settings.ini` (plus `default`) as a dict of raw strings: `[DEFAULT]`, `[stage:S]`, `[preset]`, `[preset:S]`."
+    sections = read_sections(settings)
+    names = ['default'] + [n for n in sections if n != 'default' and ':' not in n]
+    return {n: {k: v for _, d in _layers(sections, n, stage) for k, v in d.items()} for n in names}
 
 # %% ../nbs/00_config.ipynb #c2fdd763
 _TRUE, _FALSE = {'true', '1', 'yes', 'y', 'on'}, {'false', '0', 'no', 'n', 'off'}
@@ -57,7 +80,7 @@ def parse_bool(value) -> bool:
 # %% ../nbs/00_config.ipynb #8e18ea44
 @dataclass
 class TrainConfig:
-    "Every setting of a SFT run. Build it with `load_config` or `parse_args`; defaults live in settings.ini."
+    "Every setting of a training run. Build it with `load_config` or `parse_args`; defaults live in settings.ini."
     # --- MiniMind train_full_sft.py ---
     out_dir: str  # output folder: weights, resume file, metrics.jsonl
     epochs: int  # passes over the training data
@@ -79,7 +102,7 @@ class TrainConfig:
     n_layers: int  # transformer blocks
     max_seq_len: int  # maximum tokens per sample (longer samples are truncated)
     use_moe: bool  # mixture-of-experts feed-forward layers
-    data_path: str  # SFT training data (MiniMind JSONL)
+    data_path: str  # training data (MiniMind JSONL: conversations for sft, {"text": ...} lines for pretrain)
     use_compile: bool  # torch.compile the model (warns and runs uncompiled where it cannot)
     # --- extensions ---
     arch: str  # model generation: minimind (early 2025, MiniMindLM) or minimind3 (MiniMind-3, 2026: its model, tokenizer and data format)
@@ -91,7 +114,7 @@ class TrainConfig:
     keep_checkpoints: int  # resume checkpoints kept on disk, the newest included (an older one is the fallback for a damaged newest)
     allow_data_change: bool  # let --resume continue although the data or tokenizer changed since the checkpoint (warns)
     max_bad_steps: int  # consecutive optimizer steps with a non-finite loss or gradient norm (each skipped) before the run stops
-    val_data_path: Optional[str]  # validation data (MiniMind JSONL); none = no validation
+    val_data_path: Optional[str]  # validation data (MiniMind JSONL, the stage's format); none = no validation
     eval_interval: int  # optimizer steps between validations (0 = at the end of each epoch)
     early_stopping_patience: int  # validations without improvement before stopping (0 = off)
     early_stopping_min_delta: float  # smallest validation-loss decrease that counts as improvement
@@ -108,6 +131,7 @@ class TrainConfig:
     cache_dir: Optional[str]  # tokenisation cache folder (default: .cache beside the data file)
     seed: int  # random seed for initialisation, shuffling and augmentation
     max_steps: int  # stop after this many optimizer steps (0 = run all epochs)
+    stage: str  # sft (MiniMind's train_full_sft.py: loss on the replies) or pretrain (train_pretrain.py: loss on every token of plain text)
     preset: str  # the settings.ini preset these values start from
 
 # %% ../nbs/00_config.ipynb #df3ed843
@@ -117,12 +141,17 @@ def config_help() -> dict[str, str]:
 
 # %% ../nbs/00_config.ipynb #458b0277
 _PATH_KEYS = ('out_dir', 'data_path', 'tokenizer_path', 'checkpoint_path', 'val_data_path', 'synonyms_path', 'cache_dir')
-_CHOICES = {'dtype': ('bfloat16', 'float16', 'float32'), 'arch': ('minimind', 'minimind3'),
+_CHOICES = {'dtype': ('bfloat16', 'float16', 'float32'), 'arch': ('minimind', 'minimind3'), 'stage': STAGES,
             'decay_style': ('minimind', 'cosine', 'linear', 'step', 'constant')}
 _MIN = {'epochs': 1, 'batch_size': 1, 'accumulation_steps': 1, 'max_seq_len': 2, 'dim': 8, 'n_layers': 1,
         'num_workers': 0, 'log_interval': 1, 'save_interval': 1, 'warmup_iters': 0, 'eval_interval': 0,
         'early_stopping_patience': 0, 'max_steps': 0,
         'keep_checkpoints': 1, 'max_bad_steps': 1}
+
+def is_weight_file(from_weight: str) -> bool:
+    "Whether a `from_weight` value names a file (`.pth`, `.pt`, `.bin`, or a path with a folder) rather than a stage or `none`."
+    w = from_weight.strip()
+    return w.endswith(('.pth', '.pt', '.bin')) or '/' in w or os.sep in w
 
 def _field_types() -> dict[str, str]:
     return {f.name: str(f.type) for f in fields(TrainConfig)}
@@ -160,48 +189,69 @@ def resolve_device(device: str) -> str:
     import torch
     return 'cuda:0' if torch.cuda.is_available() else 'cpu'
 
+def _resolve_path(key: str, value, base: Path | None):
+    "A path setting made absolute: relative to `base` (settings.ini's folder), or to the working directory when None."
+    if value is None or (key == 'from_weight' and not is_weight_file(value)) or (key not in _PATH_KEYS and key != 'from_weight'):
+        return value
+    p = Path(value).expanduser()
+    return str(((base/p) if base is not None and not p.is_absolute() else p).resolve())
+
+def _check_stage(values: dict, stage: str):
+    if stage != 'pretrain': return
+    if values['arch'] == 'minimind3':
+        raise ValueError("the pretrain stage follows MiniMind's early-2025 train_pretrain.py (--arch minimind); "
+                         "pretraining MiniMind-3 (--arch minimind3) is not implemented")
+    if values['augment']:
+        raise ValueError("--augment rewrites the user turns of conversations; pretraining text has none: pass --augment False")
+
 def load_config(preset: str | None = None, # a section of settings.ini (default: only [DEFAULT])
                 settings: str | Path | None = None, # settings.ini to read (default: the repository's)
+                stage: str | None = None, # sft (default) or pretrain: which [stage:...] and [preset:...] sections apply
                 **overrides) -> TrainConfig: # explicit values, which win over the preset
-    "Build a `TrainConfig` from settings.ini `[DEFAULT]`, a preset and explicit overrides."
+    "Build a `TrainConfig` from settings.ini: `[DEFAULT]`, `[stage:S]`, the preset, `[preset:S]`, then explicit overrides."
     path = find_settings(settings)
-    presets = read_presets(path)
+    stage = stage or 'sft'
+    if stage not in STAGES: raise _unknown('stage', stage, STAGES)
+    sections = read_sections(path)
     name = preset or 'default'
-    if name not in presets: raise _unknown('preset', name, presets)
+    if name not in sections or ':' in name: raise _unknown('preset', name, read_presets(path, stage))
     types = _field_types()
-    raw = presets[name]
-    missing = [k for k in types if k not in raw and k != 'preset']
-    if missing: raise ValueError(f"{path}: [{name}] has no value for {', '.join(missing)}")
+    settable = [t for t in types if t not in ('preset', 'stage')]
     values = {}
-    for k, v in raw.items():
-        if k not in types or k == 'preset': raise _unknown('setting', k, [t for t in types if t != 'preset'])
-        values[k] = convert_value(k, v, f"{path} [{name}]")
-        if k in _PATH_KEYS and values[k] is not None and not Path(values[k]).expanduser().is_absolute():
-            values[k] = str((path.parent/values[k]).resolve())
+    for section, raw in _layers(sections, name, stage):
+        for k, v in raw.items():
+            if k not in settable: raise ValueError(f"{path} [{section}]: " + str(_unknown('setting', k, settable)))
+            values[k] = _resolve_path(k, convert_value(k, v, f"{path} [{section}]"), path.parent)
+    missing = [k for k in settable if k not in values]
+    if missing: raise ValueError(f"{path}: [DEFAULT] has no value for {', '.join(missing)}")
     for k, v in overrides.items():
-        if k not in types or k == 'preset': raise _unknown('setting', k, [t for t in types if t != 'preset'])
+        if k not in settable: raise _unknown('setting', k, settable)
         if v is None and not types[k].startswith('Optional'): continue
-        values[k] = convert_value(k, v, 'override')
-        if k in _PATH_KEYS and values[k] is not None: values[k] = str(Path(values[k]).expanduser().resolve())
+        values[k] = _resolve_path(k, convert_value(k, v, 'override'), None)
     values['device'] = resolve_device(values['device'])
-    return TrainConfig(**values, preset=name)
+    _check_stage(values, stage)
+    return TrainConfig(**values, stage=stage, preset=name)
 
 # %% ../nbs/00_config.ipynb #890aaef2
 ALIASES = {'hidden_size': 'dim', 'num_hidden_layers': 'n_layers', 'save_dir': 'out_dir'}  # MiniMind-3's flag names
+_DESCRIPTIONS = {'sft': 'Supervised fine-tuning of MiniMind models (flags of MiniMind train_full_sft.py, plus extensions).',
+                 'pretrain': 'Pretraining of MiniMind models (flags of MiniMind train_pretrain.py, plus extensions).'}
 
-def build_parser(prog: str = 'minimind-sft') -> argparse.ArgumentParser:
-    "An argparse parser with one flag per `TrainConfig` field, plus `--preset` and `--settings`."
-    p = argparse.ArgumentParser(prog=prog, description='Supervised fine-tuning of MiniMind models '
-                                '(flags of MiniMind train_full_sft.py, plus extensions). '
-                                'Defaults come from settings.ini; --preset picks a named preset.')
+def build_parser(prog: str | None = None, # the command's name (default: the stage's console script)
+                 stage: str = 'sft', # the stage whose defaults --help shows and that --stage defaults to
+                ) -> argparse.ArgumentParser:
+    "An argparse parser with one flag per `TrainConfig` field, plus `--preset`, `--settings` and `--stage`."
+    p = argparse.ArgumentParser(prog=prog or COMMANDS[stage], description=_DESCRIPTIONS[stage] +
+                                ' Defaults come from settings.ini; --preset picks a named preset.')
     names = ', '.join(read_presets()) if _has_settings() else '(settings.ini not found)'
     p.add_argument('--preset', default=None, help=f'settings.ini preset: {names}')
     p.add_argument('--settings', default=None, help='path to a settings.ini (default: the repository one)')
     helps, types = config_help(), _field_types()
+    p.add_argument('--stage', default=stage, choices=STAGES, help=f"{helps['stage']} (default: {stage})")
     aliases = {k: [f'--{a}' for a, v in ALIASES.items() if v == k] for k in types}
-    defaults = read_presets()['default'] if _has_settings() else {}
+    defaults = read_presets(stage=stage)['default'] if _has_settings() else {}
     for k, typ in types.items():
-        if k == 'preset': continue
+        if k in ('preset', 'stage'): continue
         text = f"{helps.get(k) or k} (default: {defaults.get(k) or 'none'})".replace('%', '%%')   # argparse formats help with %
         if typ == 'bool' or k == 'resume':   # `--resume` alone means True, as a switch
             p.add_argument(f'--{k}', *aliases[k], nargs='?', const=True, default=None, type=_bool_arg if typ == 'bool' else str,
@@ -220,24 +270,26 @@ def _has_settings() -> bool:
     try: find_settings(); return True
     except FileNotFoundError: return False
 
-def parse_args(argv: list[str] | None = None) -> TrainConfig:
-    "Parse command-line flags (default: `sys.argv[1:]`) into a `TrainConfig`; errors exit with a message."
-    parser = build_parser()
+def parse_args(argv: list[str] | None = None, # flags (default: `sys.argv[1:]`)
+               stage: str = 'sft', # the command's stage: sft (`minimind-sft`) or pretrain (`minimind-pretrain`); --stage overrides
+              ) -> TrainConfig:
+    "Parse command-line flags into a `TrainConfig`; errors exit with a message."
+    parser = build_parser(stage=stage)
     ns = vars(parser.parse_args(argv))
-    preset, settings, from_resume = ns.pop('preset'), ns.pop('settings'), ns.pop('from_resume')
+    preset, settings, from_resume, stage = ns.pop('preset'), ns.pop('settings'), ns.pop('from_resume'), ns.pop('stage')
     given = {k: v for k, v in ns.items() if v is not None}
     if from_resume is not None:
         if 'resume' in given: parser.error('--from_resume and --resume both given: pass one of them')
         given['resume'] = 'auto' if from_resume else False
-    try: return load_config(preset, settings=settings, **given)
+    try: return load_config(preset, settings=settings, stage=stage, **given)
     except (ValueError, FileNotFoundError) as e: parser.error(str(e))
 
 # %% ../nbs/00_config.ipynb #cfd420d0
 def to_argv(cfg: TrainConfig) -> list[str]:
-    "Command-line flags that rebuild `cfg` with `parse_args` (preset first, then every value explicitly)."
-    argv = ['--preset', cfg.preset] if cfg.preset != 'default' else []
+    "Command-line flags that rebuild `cfg` with `parse_args` (preset and stage first, then every value explicitly)."
+    argv = (['--preset', cfg.preset] if cfg.preset != 'default' else []) + ['--stage', cfg.stage]
     for f in fields(TrainConfig):
-        if f.name == 'preset': continue
+        if f.name in ('preset', 'stage'): continue
         v = getattr(cfg, f.name)
         argv += [f'--{f.name}', 'none' if v is None else str(v)]
     return argv
