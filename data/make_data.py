@@ -1,4 +1,4 @@
-"""Generate the bundled SFT data of minimind-sft: `sft_train.jsonl`, `sft_val.jsonl` and `synonyms.json`.
+"""Generate the bundled data of minimind-sft: `sft_train.jsonl`, `sft_val.jsonl`, `pretrain.jsonl` and `synonyms.json`.
 
 Every conversation is a small task with one checkable answer (arithmetic, unit conversion, string
 tasks, dates, lookup tables, lists), in English or Simplified Chinese. Each assistant reply explains
@@ -11,8 +11,16 @@ in a row, "are you sure?"), conversations with a system message (some asking for
 whose replies are then just the final sentence) and long conversations (a multiplication table, a
 list of temperatures, a long list session) that go well past 512 tokens.
 
-Everything is generated from seeded RNGs (train: `random.Random(1)`, val: `random.Random(2)`), so
-running `python data/make_data.py` from any directory rewrites the same three files byte for byte.
+Knowledge for pretraining to store and SFT to unlock: `pretrain.jsonl` (MiniMind's pretrain format, one
+`{"text": ...}` per line) states facts in plain zh/en text, each in several phrasings and contexts (capitals and
+continents of 54 countries, symbols and atomic numbers of the first 30 elements, planets, months, units), and shows
+worked procedures (column addition, conversions, ...) without the chat format and without "The answer is X.". A
+fixed set of countries and elements (`HELD_OUT`) is never asked about in `sft_train.jsonl`; `sft_val.jsonl` asks about
+exactly those, and marks such lines `"held_out": true`, so exact answers there measure knowledge that only pretraining
+can have put in the model (Allen-Zhu & Li, "Physics of Language Models: Part 3.1", knowledge extraction).
+
+Everything is generated from seeded RNGs (train: `random.Random(1)`, val: `random.Random(2)`, pretrain:
+`random.Random(3)`), so running `python data/make_data.py` from any directory rewrites the same four files byte for byte.
 Val conversations whose task prompts appear anywhere among the train user prompts are dropped.
 All templates and tables are written here; no external text is used.
 """
@@ -28,7 +36,7 @@ from decimal import Decimal
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-N_TRAIN, N_VAL = 3000, 300
+N_TRAIN, N_VAL, N_PRETRAIN = 3000, 300, 20000
 LONG_EVERY, P_MULTI, P_SYSTEM = 25, 0.26, 0.15   # every 25th conversation is long (4%)
 LONG_CHARS = {"en": 2500, "zh": 900}   # "long" = clearly over 512 tokens of the 6400-token BPE
 FORBIDDEN = ("<s>", "</s>", "<unk>")
@@ -48,14 +56,55 @@ PHRASES_ZH = ["人工智能", "天天向上", "春暖花开", "大家好", "好�
               "欢欢喜喜", "明天会更好", "读书使人进步", "花好月圆", "一年四季", "小猫钓鱼", "团团圆圆",
               "学而时习之", "春夏秋冬", "东南西北", "风和日丽", "数学老师", "语言模型", "长江黄河",
               "红红火火", "平平安安", "大大小小", "来来往往", "说说笑笑"]
-ELEMENTS = {  # name -> (atomic number, Chinese name, symbol): the first 20 elements
+ELEMENTS = {  # name -> (atomic number, Chinese name, symbol): the first 30 elements
     "hydrogen": (1, "氢", "H"), "helium": (2, "氦", "He"), "lithium": (3, "锂", "Li"),
     "beryllium": (4, "铍", "Be"), "boron": (5, "硼", "B"), "carbon": (6, "碳", "C"),
     "nitrogen": (7, "氮", "N"), "oxygen": (8, "氧", "O"), "fluorine": (9, "氟", "F"),
     "neon": (10, "氖", "Ne"), "sodium": (11, "钠", "Na"), "magnesium": (12, "镁", "Mg"),
     "aluminium": (13, "铝", "Al"), "silicon": (14, "硅", "Si"), "phosphorus": (15, "磷", "P"),
     "sulfur": (16, "硫", "S"), "chlorine": (17, "氯", "Cl"), "argon": (18, "氩", "Ar"),
-    "potassium": (19, "钾", "K"), "calcium": (20, "钙", "Ca")}
+    "potassium": (19, "钾", "K"), "calcium": (20, "钙", "Ca"), "scandium": (21, "钪", "Sc"),
+    "titanium": (22, "钛", "Ti"), "vanadium": (23, "钒", "V"), "chromium": (24, "铬", "Cr"),
+    "manganese": (25, "锰", "Mn"), "iron": (26, "铁", "Fe"), "cobalt": (27, "钴", "Co"), "nickel": (28, "镍", "Ni"),
+    "copper": (29, "铜", "Cu"), "zinc": (30, "锌", "Zn")}
+CONTINENTS = {"Europe": "欧洲", "Asia": "亚洲", "Africa": "非洲", "North America": "北美洲", "South America": "南美洲",
+              "Oceania": "大洋洲"}
+COUNTRIES = {  # country -> (capital, continent, Chinese name, Chinese capital)
+    "France": ("Paris", "Europe", "法国", "巴黎"), "Germany": ("Berlin", "Europe", "德国", "柏林"),
+    "Italy": ("Rome", "Europe", "意大利", "罗马"), "Spain": ("Madrid", "Europe", "西班牙", "马德里"),
+    "Portugal": ("Lisbon", "Europe", "葡萄牙", "里斯本"), "the United Kingdom": ("London", "Europe", "英国", "伦敦"),
+    "Ireland": ("Dublin", "Europe", "爱尔兰", "都柏林"), "the Netherlands": ("Amsterdam", "Europe", "荷兰", "阿姆斯特丹"),
+    "Belgium": ("Brussels", "Europe", "比利时", "布鲁塞尔"), "Switzerland": ("Bern", "Europe", "瑞士", "伯尔尼"),
+    "Austria": ("Vienna", "Europe", "奥地利", "维也纳"), "Poland": ("Warsaw", "Europe", "波兰", "华沙"),
+    "Greece": ("Athens", "Europe", "希腊", "雅典"), "Sweden": ("Stockholm", "Europe", "瑞典", "斯德哥尔摩"),
+    "Norway": ("Oslo", "Europe", "挪威", "奥斯陆"), "Finland": ("Helsinki", "Europe", "芬兰", "赫尔辛基"),
+    "Denmark": ("Copenhagen", "Europe", "丹麦", "哥本哈根"), "Russia": ("Moscow", "Europe", "俄罗斯", "莫斯科"),
+    "Hungary": ("Budapest", "Europe", "匈牙利", "布达佩斯"), "the Czech Republic": ("Prague", "Europe", "捷克", "布拉格"),
+    "Romania": ("Bucharest", "Europe", "罗马尼亚", "布加勒斯特"), "Iceland": ("Reykjavik", "Europe", "冰岛", "雷克雅未克"),
+    "Ukraine": ("Kyiv", "Europe", "乌克兰", "基辅"), "China": ("Beijing", "Asia", "中国", "北京"),
+    "Japan": ("Tokyo", "Asia", "日本", "东京"), "South Korea": ("Seoul", "Asia", "韩国", "首尔"),
+    "India": ("New Delhi", "Asia", "印度", "新德里"), "Thailand": ("Bangkok", "Asia", "泰国", "曼谷"),
+    "Vietnam": ("Hanoi", "Asia", "越南", "河内"), "Indonesia": ("Jakarta", "Asia", "印度尼西亚", "雅加达"),
+    "the Philippines": ("Manila", "Asia", "菲律宾", "马尼拉"), "Malaysia": ("Kuala Lumpur", "Asia", "马来西亚", "吉隆坡"),
+    "Pakistan": ("Islamabad", "Asia", "巴基斯坦", "伊斯兰堡"), "Iran": ("Tehran", "Asia", "伊朗", "德黑兰"),
+    "Turkey": ("Ankara", "Asia", "土耳其", "安卡拉"), "Saudi Arabia": ("Riyadh", "Asia", "沙特阿拉伯", "利雅得"),
+    "Mongolia": ("Ulaanbaatar", "Asia", "蒙古", "乌兰巴托"), "Nepal": ("Kathmandu", "Asia", "尼泊尔", "加德满都"),
+    "Egypt": ("Cairo", "Africa", "埃及", "开罗"), "Kenya": ("Nairobi", "Africa", "肯尼亚", "内罗毕"),
+    "Nigeria": ("Abuja", "Africa", "尼日利亚", "阿布贾"), "Ethiopia": ("Addis Ababa", "Africa", "埃塞俄比亚", "亚的斯亚贝巴"),
+    "Morocco": ("Rabat", "Africa", "摩洛哥", "拉巴特"), "Ghana": ("Accra", "Africa", "加纳", "阿克拉"),
+    "the United States": ("Washington", "North America", "美国", "华盛顿"), "Canada": ("Ottawa", "North America", "加拿大", "渥太华"),
+    "Mexico": ("Mexico City", "North America", "墨西哥", "墨西哥城"), "Cuba": ("Havana", "North America", "古巴", "哈瓦那"),
+    "Brazil": ("Brasilia", "South America", "巴西", "巴西利亚"), "Argentina": ("Buenos Aires", "South America", "阿根廷", "布宜诺斯艾利斯"),
+    "Chile": ("Santiago", "South America", "智利", "圣地亚哥"), "Peru": ("Lima", "South America", "秘鲁", "利马"),
+    "Colombia": ("Bogota", "South America", "哥伦比亚", "波哥大"), "Australia": ("Canberra", "Oceania", "澳大利亚", "堪培拉"),
+    "New Zealand": ("Wellington", "Oceania", "新西兰", "惠灵顿")}
+# Held-out entities: their facts are stated in the pretraining corpus (pretrain.jsonl) and asked about in sft_val.jsonl,
+# never in sft_train.jsonl, so answering them after SFT means extracting knowledge stored by pretraining.
+HELD_OUT = {"element": sorted(random.Random(7).sample(sorted(ELEMENTS), 9)),
+            "country": sorted(random.Random(8).sample(sorted(COUNTRIES), 16))}
+POOLS = {"train": {k: [e for e in table if e not in HELD_OUT[k]] for k, table in (("element", ELEMENTS), ("country", COUNTRIES))},
+         "val": HELD_OUT}
+POOL = POOLS["train"]   # the entities lookup tasks ask about; `generate` switches it per split
 PLANETS = {"Mercury": "水星", "Venus": "金星", "Earth": "地球", "Mars": "火星", "Jupiter": "木星",
            "Saturn": "土星", "Uranus": "天王星", "Neptune": "海王星"}   # in order from the sun
 MONTH_DAYS = {1: 31, 2: 28, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
@@ -492,7 +541,7 @@ def task_date_leap(lang, rng):
 
 # ----------------------------------------------------------------------------- lookup tables
 def task_lookup_element(lang, rng):
-    names = list(ELEMENTS)
+    names = POOL["element"]
     kind = rng.choice(["symbol", "symbol", "number", "pair", "name"])
     n1, n2 = rng.sample(names, 2)
     (z1, zh1, s1), (z2, zh2, s2) = ELEMENTS[n1], ELEMENTS[n2]
@@ -562,6 +611,28 @@ def task_lookup_month(lang, rng):
         body = (f"2月在闰年有29天，平年有28天；{y}年{'是' if is_leap(y) else '不是'}闰年。" if m == 2
                 else f"{m}月总是有{n}天。")
     return q, reply(lang, body, n), str(n)
+
+
+def task_lookup_capital(lang, rng):
+    "Capitals and continents: the reply first states the fact as the pretraining corpus does, then the answer."
+    c = rng.choice(POOL["country"])
+    cap, cont, zc, zcap = COUNTRIES[c]
+    en, kind = lang == "en", rng.choice(["capital", "capital", "capital", "country", "continent"])
+    C = c[0].upper() + c[1:]   # at the start of a sentence
+    if kind == "capital":
+        q = pick(rng, ["What is the capital of {c}?", "Which city is the capital of {c}?", "Name the capital city of {c}.",
+                       "What city is {c}'s capital?"] if en
+                 else ["{c}的首都是哪里？", "{c}的首都是哪座城市？", "请说出{c}的首都。", "{c}的首都叫什么？"], c=c if en else zc)
+        body, ans = (f"The capital of {c} is {cap}." if en else f"{zc}的首都是{zcap}。"), (cap if en else zcap)
+    elif kind == "country":
+        q = pick(rng, ["{cap} is the capital of which country?", "Which country has {cap} as its capital?"] if en
+                 else ["{cap}是哪个国家的首都？", "首都是{cap}的国家是哪个？"], cap=cap if en else zcap)
+        body, ans = (f"{cap} is the capital of {c}." if en else f"{zcap}是{zc}的首都。"), (c if en else zc)
+    else:
+        q = pick(rng, ["On which continent is {c}?", "Which continent is {c} in?"] if en
+                 else ["{c}位于哪个大洲？", "{c}在哪个洲？"], c=c if en else zc)
+        body, ans = (f"{C} is a country in {cont}." if en else f"{zc}是{CONTINENTS[cont]}的一个国家。"), (cont if en else CONTINENTS[cont])
+    return q, reply(lang, body, ans), ans
 
 
 # ----------------------------------------------------------------------------- lists
@@ -645,13 +716,17 @@ TASKS = {  # name -> (function, weight)
     "str_reverse": (task_str_reverse, 1), "str_length": (task_str_length, 1), "str_count": (task_str_count, 1),
     "str_upper": (task_str_upper, 0.7), "str_first_last": (task_str_first_last, 1),
     "date_weekday": (task_date_weekday, 1), "date_add": (task_date_add, 1), "date_between": (task_date_between, 1),
-    "date_leap": (task_date_leap, 1), "lookup_element": (task_lookup_element, 1.2), "lookup_planet": (task_lookup_planet, 1),
+    "date_leap": (task_date_leap, 1), "lookup_element": (task_lookup_element, 4), "lookup_capital": (task_lookup_capital, 6), "lookup_planet": (task_lookup_planet, 1),
     "lookup_month": (task_lookup_month, 1), "list_sort": (task_list_sort, 1), "list_maxmin": (task_list_maxmin, 1),
     "list_sum": (task_list_sum, 1), "list_even": (task_list_even, 1)}
 
 
+VAL_WEIGHTS = {"lookup_element": 8, "lookup_capital": 10}   # sft_val.jsonl asks more often about the held-out facts
+WEIGHTS = {k: w for k, (_, w) in TASKS.items()}   # the task mix of the split being generated (see `generate`)
+
+
 def random_task(lang, rng):
-    name = rng.choices(list(TASKS), weights=[w for _, w in TASKS.values()])[0]
+    name = rng.choices(list(WEIGHTS), weights=list(WEIGHTS.values()))[0]
     q, r, a = TASKS[name][0](lang, rng)
     return name, q, r, a
 
@@ -806,6 +881,7 @@ def build_conversation(rng, long=False):
     for u, rep, a, t, p in turns:
         msgs += [{"role": "user", "content": u}, {"role": "assistant", "content": rep}]
     conv = {"conversations": msgs, "task": turns[-1][3], "answer": turns[-1][2], "lang": lang}
+    if POOL is HELD_OUT and conv["task"] in ("lookup_element", "lookup_capital"): conv["held_out"] = True   # a held-out fact
     return conv, [u for u, _, _, _, p in turns if p]
 
 
@@ -813,7 +889,7 @@ def build_conversation(rng, long=False):
 def check(conv):
     "Assert every rule a data line must satisfy."
     msgs, lang, ans = conv["conversations"], conv["lang"], conv["answer"]
-    assert lang in ("en", "zh") and isinstance(conv["task"], str) and conv["task"]
+    assert lang in ("en", "zh") and isinstance(conv["task"], str) and conv["task"] and conv.get("held_out", True) is True
     body = msgs[1:] if msgs and msgs[0]["role"] == "system" else msgs
     assert len(body) >= 2 and len(body) % 2 == 0, "user/assistant pairs"
     for i, m in enumerate(body):
@@ -834,7 +910,11 @@ def total_chars(conv): return sum(len(m["content"]) for m in conv["conversations
 def is_long(conv): return total_chars(conv) > LONG_CHARS[conv["lang"]]
 
 
-def generate(n, rng, forbidden=frozenset()):
+def generate(n, rng, forbidden=frozenset(), split="train"):
+    "`n` checked, distinct conversations; `split` picks the entities lookups ask about and the task mix."
+    global POOL, WEIGHTS
+    POOL = POOLS[split]
+    WEIGHTS = {k: (VAL_WEIGHTS.get(k, w) if split == "val" else w) for k, (_, w) in TASKS.items()}
     out, seen = [], set()
     while len(out) < n:
         conv, prompts = build_conversation(rng, long=len(out) % LONG_EVERY == LONG_EVERY // 2)
@@ -875,6 +955,102 @@ SYNONYMS = {
            "一半": ["二分之一"], "相差": ["相隔", "间隔"], "气温": ["温度"], "开头": ["起始"], "结尾": ["末尾"]}}
 
 
+# ----------------------------------------------------------------------------- pretraining corpus
+# Plain text (`{"text": ...}` lines, MiniMind's pretrain format) that states facts and shows procedures, so that a
+# pretrained base knows what the SFT tasks ask about: every fact in several phrasings and contexts (Allen-Zhu & Li,
+# "Physics of Language Models: Part 3.1": knowledge seen in varied phrasings becomes extractable by instruction tuning).
+# It never holds a question with "The answer is X." / "答案是X。": that format is what SFT teaches. Questions with a
+# statement as reply ("What is the capital of Spain?\nThe capital of Spain is Madrid.") appear only for the entities
+# the SFT training data asks about, never for the held-out ones: the "mixed training" of Part 3.1, which teaches the
+# model during pretraining that a question is answered from what it knows, while the held-out facts stay statements.
+def country_facts(c, lang):
+    cap, cont, zc, zcap = COUNTRIES[c]
+    C = c[0].upper() + c[1:]
+    if lang == "en":
+        return [f"The capital of {c} is {cap}.", f"{cap} is the capital of {c}.", f"{C}'s capital city is {cap}.",
+                f"{cap} is the capital city of {c}.", f"{C} is a country in {cont}.", f"{C} lies in {cont}.",
+                f"{C} is in {cont}, and its capital is {cap}.", f"The government of {c} sits in {cap}, its capital.",
+                f"Many visitors to {c} start in {cap}, the capital.", f"{cap}, the capital of {c}, is a large city in {cont}."]
+    zcont = CONTINENTS[cont]
+    return [f"{zc}的首都是{zcap}。", f"{zcap}是{zc}的首都。", f"{zc}的首都城市是{zcap}。", f"{zc}是{zcont}的一个国家。",
+            f"{zc}位于{zcont}。", f"{zc}位于{zcont}，首都是{zcap}。", f"{zc}的政府设在首都{zcap}。",
+            f"去{zc}旅行的人常常先到首都{zcap}。", f"{zcap}是{zc}的首都，也是{zcont}的一座大城市。"]
+
+
+def element_facts(n, lang):
+    z, zh, sym = ELEMENTS[n]
+    N = n.capitalize()
+    if lang == "en":
+        return [f"The chemical symbol of {n} is {sym}.", f"{sym} is the symbol for {n}.", f"{N} has the symbol {sym}.",
+                f"{N} is element number {z}.", f"The atomic number of {n} is {z}.", f"Element {z} is {n}.",
+                f"{N} has atomic number {z} and symbol {sym}.", f"In the periodic table, {n} is written {sym}.",
+                f"The element with atomic number {z} is {n}, symbol {sym}.", f"In Chinese, {n} is called {zh}."]
+    return [f"{zh}的元素符号是{sym}。", f"{sym}是{zh}的元素符号。", f"{zh}的化学符号是{sym}。", f"{zh}是第{z}号元素。",
+            f"{zh}的原子序数是{z}。", f"第{z}号元素是{zh}。", f"{zh}的原子序数是{z}，符号是{sym}。",
+            f"在元素周期表中，{zh}写作{sym}。", f"原子序数为{z}的元素是{zh}，符号{sym}。", f"{zh}的英文名是{n}。"]
+
+
+def general_facts(lang, rng):
+    "Facts that every SFT split may ask about: planets, months, units, leap years."
+    order = list(PLANETS)
+    i = rng.randrange(8)
+    m = rng.randint(1, 12)
+    kind = rng.choice(list(UNITS))
+    factor, names, abbr, zh = UNITS[kind]
+    if lang == "en":
+        return [f"{order[i]} is the {ORDINALS[i]} planet from the sun.", f"In order from the sun, the planets are {', '.join(order)}.",
+                f"{MONTHS_EN[m - 1]} has {month_len(2001, m)} days" + (" in a common year and 29 in a leap year." if m == 2 else "."),
+                f"One {names[0][:-1]} is {factor} {names[1]}.", f"1 {abbr[0]} = {factor} {abbr[1]}.",
+                "A year is a leap year if it is divisible by 4, except years divisible by 100 that are not divisible by 400.",
+                "To convert Celsius to Fahrenheit, multiply by 9/5 and add 32.", "A week has seven days, from Monday to Sunday."]
+    return [f"{PLANETS[order[i]]}是离太阳第{i + 1}近的行星。", f"按离太阳由近到远，行星依次是{'、'.join(PLANETS.values())}。",
+            f"{m}月有{month_len(2001, m)}天" + ("，闰年有29天。" if m == 2 else "。"), f"1{zh[0]}等于{factor}{zh[1]}。",
+            "能被4整除但不能被100整除的年份是闰年，能被400整除的年份也是闰年。", "摄氏度换算成华氏度：乘以9/5再加32。",
+            "一个星期有七天，从星期一到星期日。"]
+
+
+PROCEDURES = [t for t in TASKS if not t.startswith("lookup_")]
+FAQS = ["lookup_capital", "lookup_element", "lookup_planet", "lookup_month"]   # asked only about the SFT split's entities
+
+
+def procedure_text(lang, rng, tasks=PROCEDURES):
+    "A worked example: the task's question and its explanation, without the final answer sentence."
+    q, r, a = TASKS[rng.choice(tasks)][0](lang, rng)
+    body = r[:-len(final(lang, a))].rstrip()
+    return (q + "\n" + body) if body else None
+
+
+def pretrain_doc(rng):
+    "One pretraining document: facts about one entity, a mix of facts, or a worked procedure."
+    lang = "en" if rng.random() < 0.5 else "zh"
+    sep = " " if lang == "en" else ""
+    kind = rng.choices(["country", "element", "mixed", "procedure", "faq"], weights=[4, 3, 2, 3, 6])[0]
+    if kind in ("procedure", "faq"):
+        text = procedure_text(lang, rng, PROCEDURES if kind == "procedure" else FAQS)
+        if text: return {"text": text}
+        kind = "mixed"
+    if kind == "country": sents = rng.sample(country_facts(rng.choice(sorted(COUNTRIES)), lang), rng.randint(2, 4))
+    elif kind == "element": sents = rng.sample(element_facts(rng.choice(sorted(ELEMENTS)), lang), rng.randint(2, 4))
+    else:
+        sents = [rng.choice(country_facts(rng.choice(sorted(COUNTRIES)), lang)),
+                 rng.choice(element_facts(rng.choice(sorted(ELEMENTS)), lang)), rng.choice(general_facts(lang, rng))]
+        rng.shuffle(sents)
+    return {"text": sep.join(sents)}
+
+
+def generate_pretrain(n, rng, forbidden=frozenset()):
+    "`n` pretraining documents; worked examples whose question is a validation prompt (`forbidden`) are left out."
+    global POOL, WEIGHTS
+    POOL, WEIGHTS = POOLS["train"], {k: w for k, (_, w) in TASKS.items()}
+    out = []
+    while len(out) < n:
+        doc = pretrain_doc(rng)
+        if doc["text"].split("\n")[0] in forbidden: continue
+        assert not any(f in doc["text"] for f in FORBIDDEN) and "The answer is" not in doc["text"] and "答案是" not in doc["text"]
+        out.append(doc)
+    return out
+
+
 def write_jsonl(path, rows):
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8", newline="\n")
 
@@ -896,7 +1072,7 @@ def stats(name, rows):
 def main():
     train = generate(N_TRAIN, random.Random(1))
     train_users = frozenset(m["content"] for r in train for m in r["conversations"] if m["role"] == "user")
-    val = generate(N_VAL, random.Random(2), forbidden=train_users)
+    val = generate(N_VAL, random.Random(2), forbidden=train_users, split="val")
     assert sum(is_long(r) for r in train) >= 0.03 * N_TRAIN and sum(is_long(r) for r in val) >= 0.03 * N_VAL
     # every synonym key must occur in some user prompt of its language (so augmentation can use it)
     for lang, table in SYNONYMS.items():
@@ -905,18 +1081,29 @@ def main():
             if lang == "en": hit = any(re.search(rf"\b{re.escape(key)}\b", u) for u in users)
             else: hit = any(key in u for u in users)
             assert hit, f"synonym key not in any {lang} user prompt: {key}"
-    paths = {"sft_train.jsonl": train, "sft_val.jsonl": val}
+    val_users = frozenset(m["content"] for r in val for m in r["conversations"] if m["role"] == "user")
+    pretrain = generate_pretrain(N_PRETRAIN, random.Random(3), forbidden=val_users)
+    for k, names in HELD_OUT.items():   # held-out facts: in the pretraining corpus, never in the SFT training data
+        table = ELEMENTS if k == "element" else COUNTRIES
+        for e in names:
+            keys = [e, table[e][1 if k == "element" else 2]]
+            assert not any(key in u for key in keys for u in train_users), e
+            assert all(any(key in d["text"] for d in pretrain) for key in keys), e
+            assert not any(key in d["text"].split("\n")[0] for key in keys for d in pretrain if "\n" in d["text"]), e   # no question
+    paths = {"sft_train.jsonl": train, "sft_val.jsonl": val, "pretrain.jsonl": pretrain}
     for fname, rows in paths.items(): write_jsonl(HERE / fname, rows)
     (HERE / "synonyms.json").write_text(json.dumps(SYNONYMS, ensure_ascii=False, indent=1) + "\n", encoding="utf-8", newline="\n")
     stats("train", train)
     stats("val", val)
     print(f"   synonyms: {len(SYNONYMS['en'])} en, {len(SYNONYMS['zh'])} zh entries")
     size = 0
-    for fname in ["sft_train.jsonl", "sft_val.jsonl", "synonyms.json"]:
+    print(f"== pretrain: {len(pretrain)} documents, {sum(len(d['text']) for d in pretrain):,} characters; "
+          f"held out from SFT training: {', '.join(HELD_OUT['element'])}; {', '.join(HELD_OUT['country'])}")
+    for fname in ["sft_train.jsonl", "sft_val.jsonl", "pretrain.jsonl", "synonyms.json"]:
         p = HERE / fname
         size += p.stat().st_size
         print(f"{fname}: {p.stat().st_size:,} bytes  sha256 {hashlib.sha256(p.read_bytes()).hexdigest()}")
-    assert size < 3 * 2 ** 20, f"data too large: {size} bytes"
+    assert size < 8 * 2 ** 20, f"data too large: {size} bytes"
     print(f"total: {size:,} bytes")
 
 

@@ -200,7 +200,7 @@ def extract_answer(text: str) -> str | None:
 def answer_prompts(jsonl_path, # JSONL whose lines carry an "answer" (e.g. data/sft_val.jsonl)
                    limit: int | None = None, # the first `limit` checkable lines only
                   ) -> list[dict]:
-    "`{'line', 'prompt', 'answer'}` for each line with an `answer`: the conversation up to its last assistant turn."
+    "`{'line', 'prompt', 'answer', 'task', 'held_out'}` for each line with an `answer`: the conversation up to its last assistant turn."
     path, items = Path(jsonl_path), []
     if not path.is_file(): raise FileNotFoundError(f"evaluation data not found: {path}")
     with open(path, encoding='utf-8-sig') as f:
@@ -215,23 +215,29 @@ def answer_prompts(jsonl_path, # JSONL whose lines carry an "answer" (e.g. data/
             if last is None: raise ValueError(f'{path}:{n}: has an "answer" but no assistant turn in "conversations"')
             try: prompt = as_messages(conv[:last])
             except ValueError as e: raise ValueError(f"{path}:{n}: {e}") from None
-            items.append(dict(line=n, prompt=prompt, answer=str(obj['answer'])))
+            items.append(dict(line=n, prompt=prompt, answer=str(obj['answer']), task=obj.get('task'), held_out=bool(obj.get('held_out'))))
     if not items: raise ValueError(f'{path}: no line has an "answer"; exact-answer accuracy needs them')
     return items
+
+def _summary(rows: list[dict]) -> dict:
+    n = len(rows)
+    return dict(n=n, accuracy=sum(r['correct'] for r in rows) / max(n, 1), ended_share=sum(r['ended'] for r in rows) / max(n, 1))
 
 def score_answers(items: list[dict], # from `answer_prompts`
                   replies: list[dict], # from `generate_replies`, in the same order
                   n_examples: int = 3, # how many examples to keep
                  ) -> dict:
-    "`n`, `accuracy` (exact answers), `ended_share` (replies closed by </s>) and a few examples."
+    "`n`, `accuracy` (exact answers), `ended_share` (replies closed by </s>), a few examples; per `task` and for `held_out` lines where the data says."
     rows = []
     for it, r in zip(items, replies, strict=True):
         got = extract_answer(r['text'])
         rows.append(dict(line=it['line'], question=it['prompt'][-1]['content'], answer=it['answer'], reply=r['text'],
                          extracted=got, correct=got is not None and got == it['answer'].strip(), ended=r['ended']))
-    n = len(rows)
-    return dict(n=n, accuracy=sum(r['correct'] for r in rows) / max(n, 1), ended_share=sum(r['ended'] for r in rows) / max(n, 1),
-                examples=rows[:n_examples])
+    out = dict(_summary(rows), examples=rows[:n_examples])
+    tasks = sorted({it.get('task') for it in items if it.get('task')})
+    if tasks: out['by_task'] = {t: _summary([r for it, r in zip(items, rows) if it.get('task') == t]) for t in tasks}
+    if any(it.get('held_out') for it in items): out['held_out'] = _summary([r for it, r in zip(items, rows) if it.get('held_out')])
+    return out
 
 def answer_eval(model, tokenizer, jsonl_path, limit: int | None = None, max_new_tokens: int = 128, batch_size: int = 16,
                 n_examples: int = 3, progress: bool = False) -> dict:

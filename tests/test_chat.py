@@ -18,7 +18,7 @@ print(json.dumps(dict(use_moe=model.config.use_moe, dim=model.config.dim, n_laye
 def test_moe_weights_from_the_command_load_and_answer_in_a_fresh_process(tmp_path):
     from conftest import DATA
     out = tmp_path / 'out'
-    cmd = [sys.executable, '-m', 'minimind_sft.cli', '--preset', 'demo', '--dim', '64', '--n_layers', '1', '--use_moe', 'True',
+    cmd = [sys.executable, '-m', 'minimind_sft.cli', '--preset', 'demo', '--from_weight', 'none', '--dim', '64', '--n_layers', '1', '--use_moe', 'True',
            '--max_steps', '2', '--val_data_path', 'none', '--eval_interval', '0', '--out_dir', str(out),
            '--cache_dir', str(tmp_path / 'cache')]
     r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)

@@ -11,7 +11,7 @@ from conftest import DATA
 
 ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'TORCH_DISABLE_SHARE_RDZV_TCP_STORE': '1', 'WANDB_MODE': 'offline', 'PYTHONWARNINGS': 'ignore', 'TQDM_DISABLE': '1'}
 STEPS = 40
-ARGS = ('--preset', 'demo', '--dim', 64, '--n_layers', 1, '--max_seq_len', 128, '--batch_size', 4, '--max_steps', STEPS,
+ARGS = ('--preset', 'demo', '--from_weight', 'none', '--dim', 64, '--n_layers', 1, '--max_seq_len', 128, '--batch_size', 4, '--max_steps', STEPS,
         '--log_interval', 1, '--eval_interval', 0, '--val_data_path', 'none', '--dtype', 'float32', '--device', 'cpu',
         '--num_workers', 0)
 WEIGHTS, RESUME = 'full_sft_64.pth', 'resume_64.pth'

@@ -21,7 +21,7 @@ def outputs(nb_path):
 
 
 def short(tmp_path, **extra):
-    params = dict(max_steps=6, batch_size=8, eval_interval=3, log_interval=2, eval_prompts=4, max_new_tokens=16,
+    params = dict(from_weight='none', dim=128, n_layers=2, max_steps=6, batch_size=8, eval_interval=3, log_interval=2, eval_prompts=4, max_new_tokens=16,
                   out_dir=tmp_path / 'out', cache_dir=tmp_path / 'cache')
     params.update(extra)
     return list(params.items())

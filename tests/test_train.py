@@ -12,9 +12,11 @@ ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'WANDB_MODE': 'offline', 'PYTHONWAR
 def cache(tmp_path_factory):
     return tmp_path_factory.mktemp('cache')
 
+TINY = ('--dim', '128', '--n_layers', '2', '--from_weight', 'none')   # the shape these tests measure, from random weights
+
 
 def cli(out, cache, *args, launcher=None, **kw):
-    cmd = (launcher or [sys.executable, '-m']) + ['minimind_sft.cli', '--preset', 'demo', '--out_dir', str(out),
+    cmd = (launcher or [sys.executable, '-m']) + ['minimind_sft.cli', '--preset', 'demo', *TINY, '--out_dir', str(out),
                                                   '--cache_dir', str(cache), *map(str, args)]
     return subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=kw.get('timeout', 300))
 
@@ -51,7 +53,7 @@ def test_sigkill_then_resume_reproduces_the_uninterrupted_losses(tmp_path, cache
     r = cli(full, cache, *args)
     assert r.returncode == 0, r.stderr
     killed = tmp_path / 'killed'
-    cmd = [sys.executable, '-m', 'minimind_sft.cli', '--preset', 'demo', '--out_dir', str(killed), '--cache_dir', str(cache),
+    cmd = [sys.executable, '-m', 'minimind_sft.cli', '--preset', 'demo', *TINY, '--out_dir', str(killed), '--cache_dir', str(cache),
            *map(str, args)]
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     deadline = time.time() + 120
@@ -95,7 +97,7 @@ def test_use_compile_trains_like_eager_and_falls_back_when_it_cannot_compile(tmp
     assert 'warning: --use_compile' not in compiled.stdout + compiled.stderr
     # no working C++ compiler: one warning, then the same run uncompiled (eager)
     env = {**ENV, 'CXX': '/bin/false', 'TORCHINDUCTOR_CACHE_DIR': str(tmp_path / 'inductor')}
-    r = subprocess.run([sys.executable, '-m', 'minimind_sft.cli', '--preset', 'demo', '--out_dir', str(tmp_path / 'eager'),
+    r = subprocess.run([sys.executable, '-m', 'minimind_sft.cli', '--preset', 'demo', *TINY, '--out_dir', str(tmp_path / 'eager'),
                         '--cache_dir', str(cache), *map(str, common), '--use_compile'], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0, r.stderr
     assert (r.stdout + r.stderr).count('warning: --use_compile: compiling failed') == 1
