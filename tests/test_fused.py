@@ -7,7 +7,7 @@ from minimind_sft.trainer import train
 
 
 def train_losses(out: Path, cache: Path, **kw) -> list[float]:
-    cfg = load_config('demo', out_dir=str(out), cache_dir=str(cache), batch_size=4, max_seq_len=256, max_steps=12,
+    cfg = load_config('demo', dim=128, n_layers=2, from_weight='none', out_dir=str(out), cache_dir=str(cache), batch_size=4, max_seq_len=256, max_steps=12,
                       log_interval=1, save_interval=1000, val_data_path=None, dtype='float32', **kw)
     train(cfg)
     return [r['loss'] for r in map(json.loads, (out / 'metrics.jsonl').read_text().splitlines()) if 'loss' in r]
