@@ -56,7 +56,7 @@ def test_packed_loss_and_gradients_match_unpacked_under_bf16(fused):
 
 
 def run_cli(out, *args):
-    cmd = [sys.executable, '-m', 'minimind_sft.cli', '--preset', 'demo', '--device', 'cuda:0', '--out_dir', str(out),
+    cmd = [sys.executable, '-m', 'minimind_sft.cli', '--preset', 'demo', '--dim', '128', '--n_layers', '2', '--from_weight', 'none', '--device', 'cuda:0', '--out_dir', str(out),
            '--log_interval', '1', '--val_data_path', 'none', *map(str, args)]
     r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=600)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
