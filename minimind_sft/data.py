@@ -296,17 +296,16 @@ def _file_fingerprint(path: Path) -> dict:
         if st.st_size > 1 << 20: f.seek(max(st.st_size - (1 << 20), 1 << 20)); h.update(f.read())
     return dict(path=str(path.resolve()), size=st.st_size, mtime_ns=st.st_mtime_ns, sample=h.hexdigest())
 
-def _backend_json(tokenizer) -> str:
-    "The Rust tokenizer's serialisation without the truncation and padding a `tokenizer(...)` call leaves set on it."
+def _plain_backend(tokenizer):
+    "The Rust tokenizer, cleared of the truncation and padding a `tokenizer(..., truncation=True)` call leaves set on it."
     backend = tokenizer.backend_tokenizer
-    if backend.truncation is None and backend.padding is None: return backend.to_str()
-    from tokenizers import Tokenizer
-    plain = Tokenizer.from_str(backend.to_str()); plain.no_truncation(); plain.no_padding()
-    return plain.to_str()
+    if backend.truncation is not None: backend.no_truncation()
+    if backend.padding is not None: backend.no_padding()
+    return backend
 
 def tokenizer_fingerprint(tokenizer) -> str:
     "sha256 of what decides the tokens: the tokenizer's vocabulary and rules, its chat template, its special tokens."
-    h = hashlib.sha256(_backend_json(tokenizer).encode())
+    h = hashlib.sha256(_plain_backend(tokenizer).to_str().encode())
     h.update(str(tokenizer.chat_template).encode())
     h.update(json.dumps([tokenizer.bos_token, tokenizer.eos_token, tokenizer.pad_token]).encode())
     return h.hexdigest()
@@ -327,10 +326,7 @@ def default_cache_dir(jsonl_path) -> Path:
 # %% ../nbs/02_data.ipynb #fdf69838
 def encode_plain(texts: list[str], tokenizer) -> list[list[int]]:
     "Token ids of `texts` in one call to the Rust tokenizer: no special tokens added, no truncation, no padding."
-    backend = tokenizer.backend_tokenizer
-    if backend.truncation is not None: backend.no_truncation()   # left by a tokenizer(..., truncation=True) call
-    if backend.padding is not None: backend.no_padding()
-    return [e.ids for e in backend.encode_batch_fast(texts, add_special_tokens=False)]
+    return [e.ids for e in _plain_backend(tokenizer).encode_batch_fast(texts, add_special_tokens=False)]
 
 def encode_and_mask(texts: list[str], # rendered conversations (`ChatRenderer`)
                     tokenizer, # a fast Hugging Face tokenizer
