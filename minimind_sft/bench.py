@@ -170,15 +170,17 @@ MINIMIND_COMMIT = 'd9453ed9a35847d7363a4b16b8a84274941c3609'  # MiniMind's last 
 
 BENCH_VARIANTS = {   # name -> trainer settings that differ from the preset's (`moe`: the MoE preset; `minimind`: MiniMind's own script)
     'MiniMind train_full_sft.py': dict(minimind=True),
-    'pad_to_max fp32 (as MiniMind)': dict(pad_to_max=True, dtype='float32', group_by_length=False),
-    'random batches fp32': dict(dtype='float32', group_by_length=False),
-    'random batches bf16': dict(dtype='bfloat16', group_by_length=False),
-    'default (grouped) bf16': dict(dtype='bfloat16'),
+    'pad_to_max fp32 (as MiniMind)': dict(pad_to_max=True, dtype='float32', group_by_length=False, padding_free=False),
+    'random batches fp32': dict(dtype='float32', group_by_length=False, padding_free=False),
+    'random batches bf16': dict(dtype='bfloat16', group_by_length=False, padding_free=False),
+    'grouped bf16': dict(dtype='bfloat16', group_by_length=True, padding_free=False),
+    'default (padding-free random) bf16': dict(dtype='bfloat16'),
     'packing bf16': dict(dtype='bfloat16', packing=True),
     'packing bf16 + compile': dict(dtype='bfloat16', packing=True, use_compile=True),
     'packing bf16 + checkpointing': dict(dtype='bfloat16', packing=True, gradient_checkpointing=True),
     'MoE: MiniMind train_full_sft.py': dict(moe=True, use_moe=True, minimind=True),
-    'MoE: default (grouped) bf16': dict(moe=True, use_moe=True, dtype='bfloat16'),
+    'MoE: grouped bf16': dict(moe=True, use_moe=True, dtype='bfloat16', group_by_length=True, padding_free=False),
+    'MoE: default (padding-free random) bf16': dict(moe=True, use_moe=True, dtype='bfloat16'),
     'MoE: packing bf16': dict(moe=True, use_moe=True, dtype='bfloat16', packing=True),
 }
 
@@ -206,15 +208,14 @@ def _run_variant(spec: dict) -> dict:
     from minimind_sft.fused import fuse
     from minimind_sft.model import MiniMindLM, count_parameters
     from minimind_sft.tokenizer import load_tokenizer
-    from minimind_sft.trainer import autocast_for, compile_model, lm_config, make_optimizer, train_step
+    from minimind_sft.trainer import autocast_for, batching_args, compile_model, lm_config, make_optimizer, train_step
     dev, cfg = spec['device'], _bench_config(spec)
     tok = load_tokenizer(cfg.tokenizer_path)
     ds = SFTDataset(spec['data_path'], tok, spec['max_seq_len'], pad_to_max=False, cache_dir=spec['cache_dir'], verbose=False)
     idx = spec['samples']
     lengths = ds.lengths[idx]
     plan = plan_batches(Subset(ds, idx), spec['batch_size'], spec['max_seq_len'], tok.pad_token_id, seed=0, lengths=lengths,
-                        packing=cfg.packing, group_by_length=cfg.group_by_length and not cfg.packing,
-                        pad_to_max=cfg.pad_to_max)   # the trainer's batching, over these samples (epoch 0)
+                        **batching_args(cfg, dev))   # the trainer's batching, over these samples (epoch 0)
     batches = [[t.to(dev) for t in plan.collate([plan.dataset[u] for u in b])] for b in plan.batches(0)]
     torch.manual_seed(0)
     lm = lm_config(cfg)
@@ -513,10 +514,11 @@ def _scores(model, tokenizer, cfg, eval_prompts: int, max_new_tokens: int) -> di
                                          'held-out facts: replies ending with </s>': ev['held_out']['ended_share']})
     return out
 
-PARITY_RUNS = {  # name -> trainer settings of the run (seed: added to the preset's)
-    'default (grouped)': dict(group_by_length=True),
-    'random batches': dict(group_by_length=False),
-    'random batches, next seed': dict(group_by_length=False, seed=1),
+PARITY_RUNS = {  # name -> trainer settings of the run (seed: added to the preset's); a run named X with 'X, next seed' is the reference
+    'default (padding-free random)': dict(),
+    'grouped by length': dict(group_by_length=True, padding_free=False),
+    'random batches, padded': dict(padding_free=False),
+    'random batches, padded, next seed': dict(padding_free=False, seed=1),
 }
 
 def _train_runs(preset: str, runs: dict, eval_prompts: int, max_new_tokens: int, overrides: dict) -> dict:
@@ -542,6 +544,7 @@ def _train_runs(preset: str, runs: dict, eval_prompts: int, max_new_tokens: int,
             metrics = [json.loads(l) for l in open(Path(cfg.out_dir)/'metrics.jsonl')]
             res['runs'][name] = dict(_scores(model, tok, cfg, eval_prompts, max_new_tokens), steps=summary['steps'],
                                      train_seconds=time.perf_counter() - t0, seed=cfg.seed, group_by_length=cfg.group_by_length,
+                                     padding_free=cfg.padding_free,
                                      from_weight=cfg.from_weight, val_curve=[[m['step'], m['val_loss']] for m in metrics if 'val_loss' in m])
     return res
 
@@ -551,28 +554,31 @@ def bench_parity(preset: str = 'demo', # settings.ini preset, trained once per r
                  json_path: str | Path | None = None, # also write the results here
                  **overrides, # trainer settings for every run (dim=256, max_steps=100, ...)
                 ) -> dict:
-    "Train `preset` with length-grouped and with random batches (same seed and steps): validation loss and answers side by side."
+    "Train `preset` once per batching of `PARITY_RUNS` (same seed and steps): validation loss and answers side by side."
     res = _train_runs(preset, PARITY_RUNS, eval_prompts, max_new_tokens, overrides)
     if json_path: _write_json(Path(json_path), res)
     print(format_parity(res))
     return res
 
 def format_parity(res: dict) -> str:
-    "The runs of `bench_parity` side by side, with the differences that matter."
+    "The runs of `bench_parity` side by side; then each run minus the reference run, and the reference's next seed minus it (chance alone)."
     runs, m = res['runs'], res['meta']
     trained = [n for n in runs if n != 'before SFT']
+    ref = next(n for n in trained if f'{n}, next seed' in runs)   # the run whose seed-to-seed difference is the yardstick
+    others = [n for n in trained if n not in (ref, f'{ref}, next seed')]
     keys = [k for k in runs['before SFT']]
-    fmt = lambda k, v: f'{v:.4f}' if 'loss' in k else f'{v:.1%}'
+    fmt = lambda k, v, sign='': f'{v:{sign}.4f}' if 'loss' in k else f'{v:{sign}.1%}'   # shares; differences in points
+    w = max(27, *(len(n) + 2 for n in trained))
     extra = ''.join(f', {k}={v}' for k, v in m['overrides'].items())
     out = [f"{m['preset']} preset{extra}: {runs[trained[0]]['steps']} optimizer steps per run, "
            f"{m['eval_prompts']} checkable validation prompts, on {m['where']}:",
-           f"  {'':26}{'before SFT':>12}" + ''.join(f"{n:>27}" for n in trained)]
+           f"  {'':26}{'before SFT':>12}" + ''.join(f"{n:>{w}}" for n in trained)]
     for k in keys:
-        out.append(f"  {k:26}{fmt(k, runs['before SFT'][k]):>12}" + ''.join(f"{fmt(k, runs[n][k]):>27}" for n in trained))
-    g, r, r2 = (runs[n] for n in trained)
+        out.append(f"  {k:26}{fmt(k, runs['before SFT'][k]):>12}" + ''.join(f"{fmt(k, runs[n][k]):>{w}}" for n in trained))
+    out.append(f"  minus {ref!r}:" + ''.join(f"{n:>{w}}" for n in others) + f"{'next seed (chance alone)':>{w}}")
     for k in keys:
-        d, noise = g[k] - r[k], r2[k] - r[k]
-        out.append(f"  {k}: grouped - random {d:+.4f}; next seed - random (chance alone) {noise:+.4f}")
+        d = [runs[n][k] - runs[ref][k] for n in [*others, f'{ref}, next seed']]
+        out.append(f"  {k:{len(ref) + 9}}" + ''.join(f"{fmt(k, v, '+'):>{w}}" for v in d))
     return '\n'.join(out)
 
 # %% ../nbs/08_bench.ipynb #4c308c14
@@ -629,7 +635,7 @@ def main(argv: list[str] | None = None):
     t.add_argument('--minimind', default=None, help="MiniMind git repository for its own rows (default: $MINIMIND_REPO or ../minimind)")
     t.add_argument('--moe_preset', default='moe'); t.add_argument('--moe_samples', type=int, default=64)
     t.add_argument('--rounds', type=int, default=1, help='runs of every variant in alternating order; each row keeps its fastest')
-    q = sub.add_parser('parity', help='validation loss and answers after training with and without length grouping')
+    q = sub.add_parser('parity', help='validation loss and answers after training with each batching (padding-free, grouped, padded random)')
     q.add_argument('--preset', default='demo'); q.add_argument('--eval_prompts', type=int, default=100)
     q.add_argument('--max_new_tokens', type=int, default=160); q.add_argument('--json', default=None)
     q.add_argument('--dim', type=int, default=None); q.add_argument('--n_layers', type=int, default=None)

@@ -124,7 +124,8 @@ class TrainConfig:
     synonyms_path: Optional[str]  # synonym dictionary JSON for augmentation (default: bundled)
     pad_to_max: bool  # pad every batch to max_seq_len as MiniMind does (slower, same loss)
     packing: bool  # pack whole samples into rows of max_seq_len - 1 tokens, attention kept per sample
-    group_by_length: bool  # batch samples of similar length together (less padding)
+    group_by_length: bool  # batch samples of similar length together (less padding; where length goes with task, less learning)
+    padding_free: bool  # lay each batch's samples end to end, attention per sample: the batches and loss of padded ones, no pad tokens (not with packing or pad_to_max)
     gradient_checkpointing: bool  # recompute each block in the backward pass: much less activation memory, about 30% more time
     fused: bool  # swap in the memory-lean modules of fused.py (False: train the model of model.py exactly as written)
     skip_bad_lines: bool  # skip invalid data lines (reporting how many) instead of stopping

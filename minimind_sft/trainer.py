@@ -28,8 +28,8 @@ __all__ = ['DistInfo', 'init_distributed_mode', 'Logger', 'lm_config', 'pretrain
            'MetricsWindow', 'TrainState', 'TrainRun', 'write_record', 'log_step', 'save_checkpoint', 'load_resume',
            'epoch_batches', 'optimizer_step', 'validate', 'validate_when_due', 'log_when_due', 'save_when_due',
            'Preempted', 'stop_when_signalled', 'train_epoch', 'cpu_bf16_supported', 'autocast_for',
-           'flatten_optimizer_state', 'preallocate_optimizer_state', 'make_optimizer', 'compile_model', 'init_wandb',
-           'train_epochs', 'train', 'LiveLossPlot']
+           'flatten_optimizer_state', 'preallocate_optimizer_state', 'make_optimizer', 'batching_args',
+           'batching_summary', 'compile_model', 'init_wandb', 'train_epochs', 'train', 'LiveLossPlot']
 
 # %% ../nbs/05_trainer.ipynb #46e51b15
 @dataclass
@@ -340,9 +340,14 @@ def load_resume(run: TrainRun):
     old = ck['config']
     if old.get('stage', 'sft') != cfg.stage:
         raise ValueError(f"--resume: {path} is a checkpoint of the {old.get('stage', 'sft')} stage; this run is {cfg.stage}")
-    for k in ('dim', 'n_layers', 'use_moe', 'batch_size', 'accumulation_steps', 'max_seq_len', 'packing', 'group_by_length'):
-        if old[k] != getattr(cfg, k):
-            raise ValueError(f"--resume: {path} was written with {k}={old[k]!r}, this run has {getattr(cfg, k)!r}")
+    differ = []   # (setting, then, now)
+    for k in ('dim', 'n_layers', 'use_moe', 'batch_size', 'accumulation_steps', 'max_seq_len', 'packing', 'group_by_length', 'padding_free'):
+        was = old.get('padding_free', False) if k == 'padding_free' else old[k]   # older checkpoints: padded batches
+        if k in ('group_by_length', 'padding_free') and (cfg.packing or old['packing']): continue   # packed rows: neither applies
+        if was != getattr(cfg, k): differ.append((k, was, getattr(cfg, k)))
+    if differ:
+        raise ValueError(f"--resume: {path} was written with {', '.join(f'{k}={a!r}' for k, a, _ in differ)}; this run has "
+                         f"{', '.join(f'{k}={b!r}' for k, _, b in differ)}: pass {' '.join(f'--{k} {a}' for k, a, _ in differ)} to continue it")
     _check_fingerprint(run, ck.get('fingerprint'), path)
     if ck['world_size'] != run.info.world_size:
         Logger(f"warning: resuming {ck['world_size']}-process training on {run.info.world_size}; batches will differ from the uninterrupted run")
@@ -544,6 +549,30 @@ def make_optimizer(model: torch.nn.Module, lr: float, device: str) -> torch.opti
     if device == 'cpu': preallocate_optimizer_state(opt)
     return opt
 
+# %% ../nbs/05_trainer.ipynb #daa47c42
+def batching_args(cfg: TrainConfig, # the run's settings
+                  device: str, # where it computes: cuda:N or cpu
+                 ) -> dict:
+    "The `plan_batches` settings of a run: its batching flags, and the padding-free layout its device and model need."
+    return dict(packing=cfg.packing, group_by_length=cfg.group_by_length and not cfg.packing, pad_to_max=cfg.pad_to_max,
+                padding_free=cfg.padding_free, fixed_rows=device.startswith('cuda') or cfg.arch == 'minimind3')
+
+def batching_summary(cfg: TrainConfig, device: str) -> str:
+    "The start-up log line: which batches the run uses, and the flags that change them."
+    a, L = batching_args(cfg, device), cfg.max_seq_len - 1
+    if a['packing']:
+        return (f"batches: packed rows (--packing), whole samples best-fit into rows of {L} tokens, attention per sample "
+                f"(--group_by_length and --padding_free do not apply)")
+    grouped = a['group_by_length']
+    if a['pad_to_max']: layout = 'each padded to max_seq_len (--pad_to_max), as MiniMind'
+    elif a['padding_free']:
+        layout = f"padding-free: each micro-batch's samples {f'packed into rows of {L} tokens' if a['fixed_rows'] else 'in one row'}, attention per sample"
+    else: layout = 'padded to their longest sample'
+    hints = [] if a['pad_to_max'] else [
+        ('--padding_free False: padded' + ('' if grouped else ' random batches, as MiniMind')) if a['padding_free'] else '--padding_free True: no padding']
+    hints += ['--group_by_length False: random batches' if grouped else '--group_by_length True: grouped by length', '--packing: packed rows']
+    return f"batches: {'grouped by length' if grouped else 'random'}, {layout} ({'; '.join(hints)})"
+
 # %% ../nbs/05_trainer.ipynb #22b01c03
 def compile_model(model: torch.nn.Module) -> str | None:
     "Compile `model` in place (`nn.Module.compile`); returns why it cannot be compiled, or None."
@@ -648,9 +677,8 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
         val_loader = DataLoader(torch.utils.data.Subset(val_data, shard), batch_size=cfg.batch_size,
                                 collate_fn=SFTCollator(tokenizer.pad_token_id))
     plan = plan_batches(train_data, cfg.batch_size, cfg.max_seq_len, tokenizer.pad_token_id, epochs=cfg.epochs,
-                        accumulation_steps=cfg.accumulation_steps, max_steps=cfg.max_steps, packing=cfg.packing,
-                        group_by_length=cfg.group_by_length and not cfg.packing, pad_to_max=cfg.pad_to_max, seed=cfg.seed,
-                        rank=info.rank, world_size=info.world_size)   # every rank computes the same rows from the cached lengths
+                        accumulation_steps=cfg.accumulation_steps, max_steps=cfg.max_steps, seed=cfg.seed, rank=info.rank,
+                        world_size=info.world_size, **batching_args(cfg, info.device))   # every rank computes the same rows from the cached lengths
     cuda = info.device.startswith('cuda')
     optimizer = make_optimizer(model, cfg.learning_rate, info.device)   # on a CPU its state up front, in one block
     scaler = torch.amp.GradScaler('cuda' if cuda else 'cpu', enabled=cuda and cfg.dtype == 'float16')
@@ -673,9 +701,7 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
     if cfg.use_wandb and info.is_main: run.wandb = init_wandb(cfg, run.state)
     if note: Logger(f'warning: --dtype {cfg.dtype}: {note}')
     unit = 'packed rows' if cfg.packing else 'samples'
-    if cfg.packing: Logger('batches: --packing, rows of whole samples (length grouping does not apply)')
-    elif cfg.group_by_length: Logger('batches: grouped by length (less padding); --group_by_length False for fully random batches, as MiniMind')
-    else: Logger('batches: fully random (--group_by_length False), padded to their longest sample')
+    Logger(batching_summary(cfg, info.device))
     Logger(f'{len(plan.dataset):,} samples, {plan.batches_per_epoch} batches of {cfg.batch_size} {unit} per process x '
            f'{info.world_size} process(es), {plan.total_steps} optimizer steps')
     run.pbar = tqdm(total=plan.total_steps, initial=run.state.step, desc={'sft': 'SFT', 'pretrain': 'Pretrain'}[cfg.stage], disable=not info.is_main, mininterval=1,

@@ -215,6 +215,24 @@ def test_resume_on_changed_data_is_refused_unless_allowed(tmp_path, cache):
     assert r.returncode == 0 and 'continuing as --allow_data_change True asks' in r.stdout + r.stderr, r.stderr
 
 
+def test_resume_with_other_batches_is_refused_naming_the_flags(tmp_path, cache):
+    from minimind_sft.checkpoint import CheckpointFiles
+    out = tmp_path/'out'
+    r = run(out, cache, '--max_steps', 2)
+    assert r.returncode == 0, r.stderr
+    r = run(out, cache, '--max_steps', 3, '--resume', 'True', '--padding_free', 'False', '--group_by_length', 'True')
+    assert r.returncode == 1 and ('was written with group_by_length=False, padding_free=True; this run has group_by_length=True, '
+                                  'padding_free=False: pass --group_by_length False --padding_free True to continue it') in r.stderr, r.stderr
+    files = CheckpointFiles(out/RESUME)   # a checkpoint from before padding_free existed: it trained padded batches
+    ck, _, _ = files.load()
+    del ck['config']['padding_free']
+    files.save(ck, ck['state']['step'])
+    r = run(out, cache, '--max_steps', 3, '--resume', 'True')
+    assert r.returncode == 1 and 'written with padding_free=False; this run has padding_free=True: pass --padding_free False' in r.stderr, r.stderr
+    r = run(out, cache, '--max_steps', 3, '--resume', 'True', '--padding_free', 'False')
+    assert r.returncode == 0 and 'resumed from' in r.stdout + r.stderr, r.stderr
+
+
 # --- the tokenisation cache -------------------------------------------------------------------------------------------
 
 def test_a_killed_cache_build_is_rebuilt_not_read(tmp_path):

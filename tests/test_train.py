@@ -33,6 +33,7 @@ def test_cli_run_writes_weights_metrics_and_resume_file(tmp_path, cache):
     r = cli(tmp_path, cache, '--max_steps', 4, '--log_interval', 1, '--save_interval', 2, '--use_moe', 'False')
     assert r.returncode == 0, r.stderr
     assert 'done: 4 optimizer steps' in r.stdout
+    assert "batches: random, padding-free: each micro-batch's samples in one row" in r.stdout + r.stderr   # the default
     from minimind_sft.model import LMConfig, MiniMindLM
     sd = torch.load(tmp_path / 'full_sft_128.pth')                      # dense: no _moe, no experts
     assert not any('experts' in k for k in sd) and not (tmp_path / 'full_sft_128_moe.pth').exists()
@@ -45,8 +46,8 @@ def test_cli_run_writes_weights_metrics_and_resume_file(tmp_path, cache):
     assert ck['state']['step'] == 4 and ck['state']['micro'] == 4
 
 
-@pytest.mark.parametrize('extra', [('--group_by_length', 'False'), ('--packing', '--batch_size', 4), ()],
-                         ids=['random', 'packed', 'group_by_length'])
+@pytest.mark.parametrize('extra', [(), ('--packing', '--batch_size', 4), ('--group_by_length', 'True', '--padding_free', 'False')],
+                         ids=['padding-free', 'packed', 'grouped-padded'])
 def test_sigkill_then_resume_reproduces_the_uninterrupted_losses(tmp_path, cache, extra):
     args = ('--max_steps', 30, '--log_interval', 1, '--save_interval', 8, '--eval_interval', 0, '--val_data_path', 'none', *extra)
     full = tmp_path / 'full'
@@ -73,7 +74,8 @@ def test_sigkill_then_resume_reproduces_the_uninterrupted_losses(tmp_path, cache
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
-@pytest.mark.parametrize('extra', [('--group_by_length', 'False'), (), ('--packing',)], ids=['random', 'group_by_length', 'packing'])
+@pytest.mark.parametrize('extra', [(), ('--group_by_length', 'True', '--padding_free', 'False'), ('--packing',)],
+                         ids=['padding-free', 'grouped-padded', 'packing'])
 def test_two_processes_compute_what_one_process_computes(tmp_path, cache, extra):
     common = ('--max_steps', 4, '--log_interval', 1, '--val_data_path', 'none', '--eval_interval', 0, *extra)
     one = cli(tmp_path / 'one', cache, '--batch_size', 8, *common)
@@ -105,6 +107,22 @@ def test_use_compile_trains_like_eager_and_falls_back_when_it_cannot_compile(tmp
     assert sorted(la) == sorted(lb) == [1, 2, 3] and all(math.isclose(la[s], lb[s], rel_tol=1e-4) for s in la), (la, lb)
 
 
-def test_packing_with_the_grouping_default_packs(tmp_path, cache):
-    r = cli(tmp_path, cache, '--packing', '--group_by_length', 'True', '--max_steps', 1, '--val_data_path', 'none')
-    assert r.returncode == 0 and 'length grouping does not apply' in r.stdout + r.stderr, r.stderr
+def test_packing_leaves_grouping_and_padding_free_aside(tmp_path, cache):
+    r = cli(tmp_path, cache, '--packing', '--group_by_length', 'True', '--padding_free', 'True', '--max_steps', 1, '--val_data_path', 'none')
+    assert r.returncode == 0 and '(--group_by_length and --padding_free do not apply)' in r.stdout + r.stderr, r.stderr
+
+
+def test_padding_free_trains_the_losses_of_padded_random_batches(tmp_path, cache):
+    "The default lays MiniMind's random batches out without padding: the same samples per step, the same losses (float32)."
+    common = ('--max_steps', 4, '--log_interval', 1, '--eval_interval', 0, '--dtype', 'float32')   # validated once, at the end
+    runs = {name: cli(tmp_path / name, cache, *common, *extra) for name, extra in
+            [('free', ()), ('padded', ('--padding_free', 'False'))]}
+    assert all(r.returncode == 0 for r in runs.values()), {n: r.stderr[-2000:] for n, r in runs.items()}
+    assert 'padded to their longest sample' in runs['padded'].stdout + runs['padded'].stderr
+    a, b = metrics(tmp_path / 'free'), metrics(tmp_path / 'padded')
+    assert [r['step'] for r in a] == [r['step'] for r in b] and [r['loss_tokens'] for r in a if 'loss' in r] == [r['loss_tokens'] for r in b if 'loss' in r]
+    for key in ('loss', 'val_loss'):   # validation batches are padded in both runs: only the weights differ, by float rounding
+        pairs = [(x[key], y[key]) for x, y in zip(a, b) if key in x]
+        assert pairs and all(math.isclose(x, y, rel_tol=1e-5) for x, y in pairs), (key, pairs)
+    wa, wb = torch.load(tmp_path / 'free' / 'full_sft_128.pth'), torch.load(tmp_path / 'padded' / 'full_sft_128.pth')
+    assert max((wa[k] - wb[k]).abs().max().item() for k in wa) < 5e-5
