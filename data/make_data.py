@@ -13,11 +13,19 @@ list of temperatures, a long list session) that go well past 512 tokens.
 
 Knowledge for pretraining to store and SFT to unlock: `pretrain.jsonl` (MiniMind's pretrain format, one
 `{"text": ...}` per line) states facts in plain zh/en text, each in several phrasings and contexts (capitals and
-continents of 54 countries, symbols and atomic numbers of the first 30 elements, planets, months, units), and shows
+continents of 122 countries, symbols and atomic numbers of 52 elements, planets, months, units), and shows
 worked procedures (column addition, conversions, ...) without the chat format and without "The answer is X.". A
 fixed set of countries and elements (`HELD_OUT`) is never asked about in `sft_train.jsonl`; `sft_val.jsonl` asks about
 exactly those, and marks such lines `"held_out": true`, so exact answers there measure knowledge that only pretraining
 can have put in the model (Allen-Zhu & Li, "Physics of Language Models: Part 3.1", knowledge extraction).
+
+Lookup replies are written so that a small model can answer about an entity it was never fine-tuned on: the reply
+first restates the question's words up to the entity, with the same word just before it as in the question ("What
+is the capital of Germany?" -> "The capital of Germany is Berlin."; "请问，德国的首都是哪里？" -> "好的，德国的首都是
+柏林。"), so the entity is copied from the question rather than recalled from the fine-tuning set, and then completes a
+sentence the corpus states. A `copy_name` task (names made up on the spot) practises the copying on names no table
+holds. The tables are large (106 countries and 43 elements left to fine-tune on) for the same reason: with few
+entities, SFT can learn each one's question and answer by heart instead of the general skill.
 
 Everything is generated from seeded RNGs (train: `random.Random(1)`, val: `random.Random(2)`, pretrain:
 `random.Random(3)`), so running `python data/make_data.py` from any directory rewrites the same four files byte for byte.
@@ -36,7 +44,7 @@ from decimal import Decimal
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-N_TRAIN, N_VAL, N_PRETRAIN = 3000, 300, 20000
+N_TRAIN, N_VAL, N_PRETRAIN = 3000, 300, 26000
 LONG_EVERY, P_MULTI, P_SYSTEM = 25, 0.26, 0.15   # every 25th conversation is long (4%)
 LONG_CHARS = {"en": 2500, "zh": 900}   # "long" = clearly over 512 tokens of the 6400-token BPE
 FORBIDDEN = ("<s>", "</s>", "<unk>")
@@ -56,7 +64,8 @@ PHRASES_ZH = ["人工智能", "天天向上", "春暖花开", "大家好", "好�
               "欢欢喜喜", "明天会更好", "读书使人进步", "花好月圆", "一年四季", "小猫钓鱼", "团团圆圆",
               "学而时习之", "春夏秋冬", "东南西北", "风和日丽", "数学老师", "语言模型", "长江黄河",
               "红红火火", "平平安安", "大大小小", "来来往往", "说说笑笑"]
-ELEMENTS = {  # name -> (atomic number, Chinese name, symbol): the first 30 elements
+ELEMENTS = {  # name -> (atomic number, Chinese name, symbol): elements 1-54 but tin and silver
+    # (their English names occur in other SFT prompts: "continent", the word lists)
     "hydrogen": (1, "氢", "H"), "helium": (2, "氦", "He"), "lithium": (3, "锂", "Li"),
     "beryllium": (4, "铍", "Be"), "boron": (5, "硼", "B"), "carbon": (6, "碳", "C"),
     "nitrogen": (7, "氮", "N"), "oxygen": (8, "氧", "O"), "fluorine": (9, "氟", "F"),
@@ -66,7 +75,13 @@ ELEMENTS = {  # name -> (atomic number, Chinese name, symbol): the first 30 elem
     "potassium": (19, "钾", "K"), "calcium": (20, "钙", "Ca"), "scandium": (21, "钪", "Sc"),
     "titanium": (22, "钛", "Ti"), "vanadium": (23, "钒", "V"), "chromium": (24, "铬", "Cr"),
     "manganese": (25, "锰", "Mn"), "iron": (26, "铁", "Fe"), "cobalt": (27, "钴", "Co"), "nickel": (28, "镍", "Ni"),
-    "copper": (29, "铜", "Cu"), "zinc": (30, "锌", "Zn")}
+    "copper": (29, "铜", "Cu"), "zinc": (30, "锌", "Zn"), "gallium": (31, "镓", "Ga"), "germanium": (32, "锗", "Ge"),
+    "arsenic": (33, "砷", "As"), "selenium": (34, "硒", "Se"), "bromine": (35, "溴", "Br"), "krypton": (36, "氪", "Kr"),
+    "rubidium": (37, "铷", "Rb"), "strontium": (38, "锶", "Sr"), "yttrium": (39, "钇", "Y"), "zirconium": (40, "锆", "Zr"),
+    "niobium": (41, "铌", "Nb"), "molybdenum": (42, "钼", "Mo"), "technetium": (43, "锝", "Tc"), "ruthenium": (44, "钌", "Ru"),
+    "rhodium": (45, "铑", "Rh"), "palladium": (46, "钯", "Pd"), "cadmium": (48, "镉", "Cd"),
+    "indium": (49, "铟", "In"), "antimony": (51, "锑", "Sb"), "tellurium": (52, "碲", "Te"), "iodine": (53, "碘", "I"),
+    "xenon": (54, "氙", "Xe")}
 CONTINENTS = {"Europe": "欧洲", "Asia": "亚洲", "Africa": "非洲", "North America": "北美洲", "South America": "南美洲",
               "Oceania": "大洋洲"}
 COUNTRIES = {  # country -> (capital, continent, Chinese name, Chinese capital)
@@ -97,11 +112,48 @@ COUNTRIES = {  # country -> (capital, continent, Chinese name, Chinese capital)
     "Brazil": ("Brasilia", "South America", "巴西", "巴西利亚"), "Argentina": ("Buenos Aires", "South America", "阿根廷", "布宜诺斯艾利斯"),
     "Chile": ("Santiago", "South America", "智利", "圣地亚哥"), "Peru": ("Lima", "South America", "秘鲁", "利马"),
     "Colombia": ("Bogota", "South America", "哥伦比亚", "波哥大"), "Australia": ("Canberra", "Oceania", "澳大利亚", "堪培拉"),
-    "New Zealand": ("Wellington", "Oceania", "新西兰", "惠灵顿")}
+    "New Zealand": ("Wellington", "Oceania", "新西兰", "惠灵顿"),
+    "Serbia": ("Belgrade", "Europe", "塞尔维亚", "贝尔格莱德"), "Croatia": ("Zagreb", "Europe", "克罗地亚", "萨格勒布"),
+    "Bulgaria": ("Sofia", "Europe", "保加利亚", "索非亚"), "Slovakia": ("Bratislava", "Europe", "斯洛伐克", "布拉迪斯拉发"),
+    "Slovenia": ("Ljubljana", "Europe", "斯洛文尼亚", "卢布尔雅那"), "Estonia": ("Tallinn", "Europe", "爱沙尼亚", "塔林"),
+    "Latvia": ("Riga", "Europe", "拉脱维亚", "里加"), "Lithuania": ("Vilnius", "Europe", "立陶宛", "维尔纽斯"),
+    "Belarus": ("Minsk", "Europe", "白俄罗斯", "明斯克"), "Albania": ("Tirana", "Europe", "阿尔巴尼亚", "地拉那"),
+    "Malta": ("Valletta", "Europe", "马耳他", "瓦莱塔"), "Moldova": ("Chisinau", "Europe", "摩尔多瓦", "基希讷乌"),
+    "North Macedonia": ("Skopje", "Europe", "北马其顿", "斯科普里"), "Montenegro": ("Podgorica", "Europe", "黑山", "波德戈里察"),
+    "Afghanistan": ("Kabul", "Asia", "阿富汗", "喀布尔"), "Iraq": ("Baghdad", "Asia", "伊拉克", "巴格达"),
+    "Syria": ("Damascus", "Asia", "叙利亚", "大马士革"), "Jordan": ("Amman", "Asia", "约旦", "安曼"),
+    "Lebanon": ("Beirut", "Asia", "黎巴嫩", "贝鲁特"), "Bangladesh": ("Dhaka", "Asia", "孟加拉国", "达卡"),
+    "Myanmar": ("Naypyidaw", "Asia", "缅甸", "内比都"), "Cambodia": ("Phnom Penh", "Asia", "柬埔寨", "金边"),
+    "Laos": ("Vientiane", "Asia", "老挝", "万象"), "North Korea": ("Pyongyang", "Asia", "朝鲜", "平壤"),
+    "Kazakhstan": ("Astana", "Asia", "哈萨克斯坦", "阿斯塔纳"), "Uzbekistan": ("Tashkent", "Asia", "乌兹别克斯坦", "塔什干"),
+    "Qatar": ("Doha", "Asia", "卡塔尔", "多哈"), "Oman": ("Muscat", "Asia", "阿曼", "马斯喀特"),
+    "Yemen": ("Sanaa", "Asia", "也门", "萨那"), "Bhutan": ("Thimphu", "Asia", "不丹", "廷布"),
+    "Kyrgyzstan": ("Bishkek", "Asia", "吉尔吉斯斯坦", "比什凯克"), "Tajikistan": ("Dushanbe", "Asia", "塔吉克斯坦", "杜尚别"),
+    "Turkmenistan": ("Ashgabat", "Asia", "土库曼斯坦", "阿什哈巴德"),
+    "the United Arab Emirates": ("Abu Dhabi", "Asia", "阿联酋", "阿布扎比"), "Bahrain": ("Manama", "Asia", "巴林", "麦纳麦"),
+    "South Africa": ("Pretoria", "Africa", "南非", "比勒陀利亚"), "Algeria": ("Algiers", "Africa", "阿尔及利亚", "阿尔及尔"),
+    "Libya": ("Tripoli", "Africa", "利比亚", "的黎波里"), "Sudan": ("Khartoum", "Africa", "苏丹", "喀土穆"),
+    "Uganda": ("Kampala", "Africa", "乌干达", "坎帕拉"), "Tanzania": ("Dodoma", "Africa", "坦桑尼亚", "多多马"),
+    "Zambia": ("Lusaka", "Africa", "赞比亚", "卢萨卡"), "Zimbabwe": ("Harare", "Africa", "津巴布韦", "哈拉雷"),
+    "Angola": ("Luanda", "Africa", "安哥拉", "罗安达"), "Senegal": ("Dakar", "Africa", "塞内加尔", "达喀尔"),
+    "Cameroon": ("Yaounde", "Africa", "喀麦隆", "雅温得"), "Madagascar": ("Antananarivo", "Africa", "马达加斯加", "塔那那利佛"),
+    "Mozambique": ("Maputo", "Africa", "莫桑比克", "马普托"), "Rwanda": ("Kigali", "Africa", "卢旺达", "基加利"),
+    "Somalia": ("Mogadishu", "Africa", "索马里", "摩加迪沙"), "Namibia": ("Windhoek", "Africa", "纳米比亚", "温得和克"),
+    "Jamaica": ("Kingston", "North America", "牙买加", "金斯敦"), "Costa Rica": ("San Jose", "North America", "哥斯达黎加", "圣何塞"),
+    "Honduras": ("Tegucigalpa", "North America", "洪都拉斯", "特古西加尔巴"),
+    "Nicaragua": ("Managua", "North America", "尼加拉瓜", "马那瓜"), "Haiti": ("Port-au-Prince", "North America", "海地", "太子港"),
+    "the Dominican Republic": ("Santo Domingo", "North America", "多米尼加", "圣多明各"),
+    "Venezuela": ("Caracas", "South America", "委内瑞拉", "加拉加斯"), "Ecuador": ("Quito", "South America", "厄瓜多尔", "基多"),
+    "Paraguay": ("Asuncion", "South America", "巴拉圭", "亚松森"), "Uruguay": ("Montevideo", "South America", "乌拉圭", "蒙得维的亚"),
+    "Guyana": ("Georgetown", "South America", "圭亚那", "乔治敦"), "Suriname": ("Paramaribo", "South America", "苏里南", "帕拉马里博"),
+    "Fiji": ("Suva", "Oceania", "斐济", "苏瓦"), "Papua New Guinea": ("Port Moresby", "Oceania", "巴布亚新几内亚", "莫尔兹比港"),
+    "Samoa": ("Apia", "Oceania", "萨摩亚", "阿皮亚"), "Vanuatu": ("Port Vila", "Oceania", "瓦努阿图", "维拉港")}
 # Held-out entities: their facts are stated in the pretraining corpus (pretrain.jsonl) and asked about in sft_val.jsonl,
 # never in sft_train.jsonl, so answering them after SFT means extracting knowledge stored by pretraining.
-HELD_OUT = {"element": sorted(random.Random(7).sample(sorted(ELEMENTS), 9)),
-            "country": sorted(random.Random(8).sample(sorted(COUNTRIES), 16))}
+# (the same 16 countries and 9 elements as before the tables grew, so results stay comparable)
+HELD_OUT = {"element": ["argon", "beryllium", "boron", "calcium", "fluorine", "helium", "hydrogen", "neon", "oxygen"],
+            "country": ["Australia", "Austria", "Canada", "Colombia", "Ethiopia", "Finland", "France", "Germany", "Ireland", "Italy",
+                        "Japan", "Mongolia", "New Zealand", "Saudi Arabia", "Switzerland", "the Netherlands"]}
 POOLS = {"train": {k: [e for e in table if e not in HELD_OUT[k]] for k, table in (("element", ELEMENTS), ("country", COUNTRIES))},
          "val": HELD_OUT}
 POOL = POOLS["train"]   # the entities lookup tasks ask about; `generate` switches it per split
@@ -541,33 +593,42 @@ def task_date_leap(lang, rng):
 
 # ----------------------------------------------------------------------------- lookup tables
 def task_lookup_element(lang, rng):
+    "Element facts. The reply restates the question's words up to the element (the token before it is the same as in the"
+    " question, so the model copies the element instead of recalling one it was fine-tuned on), then completes a sentence"
+    " the pretraining corpus states."
     names = POOL["element"]
     kind = rng.choice(["symbol", "symbol", "number", "pair", "name"])
     n1, n2 = rng.sample(names, 2)
     (z1, zh1, s1), (z2, zh2, s2) = ELEMENTS[n1], ELEMENTS[n2]
-    en = lang == "en"
-    if kind == "pair":
-        q = pick(rng, ["What are the chemical symbols of {a} and {b}?", "Give the symbols for {a} and {b}."] if en
-                 else ["{a}和{b}的元素符号分别是什么？", "写出{a}、{b}两种元素的符号。"], a=n1 if en else zh1, b=n2 if en else zh2)
-        ans = f"{s1}, {s2}" if en else f"{s1}、{s2}"
-        body = (f"{n1.capitalize()} is element {z1} with symbol {s1}; {n2} is element {z2} with symbol {s2}." if en
-                else f"{zh1}是第{z1}号元素，符号是{s1}；{zh2}是第{z2}号元素，符号是{s2}。")
-        return q, reply(lang, body, ans), ans
-    if kind == "name":
-        q = pick(rng, ["Which element has the symbol {s}?", "The symbol {s} stands for which element?"] if en
-                 else ["元素符号{s}代表哪种元素？", "符号为{s}的是什么元素？"], s=s1)
-        ans = n1.capitalize() if en else zh1
-        body = f"{s1} is the symbol of element {z1}, {n1}." if en else f"{s1}是第{z1}号元素{zh1}的符号。"
-        return q, reply(lang, body, ans), ans
-    if kind == "number":
-        q = pick(rng, ["What is the symbol of the element with atomic number {z}?", "Element number {z}: what is its symbol?"] if en
-                 else ["原子序数为{z}的元素符号是什么？", "第{z}号元素的符号是什么？"], z=z1)
+    if lang == "en":
+        if kind == "pair":
+            q = pick(rng, ["What are the chemical symbols of {a} and {b}?", "Give the chemical symbols of {a} and {b}."], a=n1, b=n2)
+            ans = f"{s1}, {s2}"
+            body = f"The chemical symbol of {n1} is {s1}. The chemical symbol of {n2} is {s2}."
+        elif kind == "name":
+            q = pick(rng, ["The symbol {s} stands for which element?", "Which element does the symbol {s} stand for?"], s=s1)
+            ans, body = n1.capitalize(), f"The symbol {s1} stands for {n1}."
+        elif kind == "number":
+            q = pick(rng, ["What is the symbol of the element with atomic number {z}?", "Name the element with atomic number {z} and its symbol."], z=z1)
+            ans, body = s1, f"The element with atomic number {z1} is {n1}, symbol {s1}."
+        else:
+            q = pick(rng, ["What is the chemical symbol of {n}?", "Give the chemical symbol of {n}.", "Tell me the chemical symbol of {n}."], n=n1)
+            ans, body = s1, f"The chemical symbol of {n1} is {s1}."
     else:
-        q = pick(rng, ["What is the chemical symbol for {n}?", "Give the symbol of the element {n}.",
-                       "Which symbol stands for {n} in the periodic table?"] if en
-                 else ["{n}的元素符号是什么？", "写出{n}元素的化学符号。", "在元素周期表中{n}用什么符号表示？"], n=n1 if en else zh1)
-    body = f"Element {z1} is {n1}, and its symbol is {s1}." if en else f"第{z1}号元素是{zh1}，它的符号是{s1}。"
-    return q, reply(lang, body, s1), s1
+        if kind == "pair":
+            q = pick(rng, ["请问，{a}和{b}的元素符号分别是什么？", "请写出，{a}和{b}的元素符号。"], a=zh1, b=zh2)
+            ans = f"{s1}、{s2}"
+            body = f"好的，{zh1}的元素符号是{s1}，{zh2}的元素符号是{s2}。"
+        elif kind == "name":
+            q = pick(rng, ["请问，元素符号{s}代表哪种元素？", "我想知道，元素符号{s}代表什么元素？"], s=s1)
+            ans, body = zh1, f"好的，元素符号{s1}代表{zh1}。"
+        elif kind == "number":
+            q = pick(rng, ["请问，原子序数为{z}的元素符号是什么？", "我想知道，原子序数为{z}的元素是什么？"], z=z1)
+            ans, body = s1, f"好的，原子序数为{z1}的元素是{zh1}，符号{s1}。"
+        else:
+            q = pick(rng, ["请问，{n}的元素符号是什么？", "我想知道，{n}的元素符号是什么？", "考考你，{n}的元素符号是什么？"], n=zh1)
+            ans, body = s1, f"好的，{zh1}的元素符号是{s1}。"
+    return q, reply(lang, body, ans), ans
 
 
 def task_lookup_planet(lang, rng):
@@ -614,25 +675,52 @@ def task_lookup_month(lang, rng):
 
 
 def task_lookup_capital(lang, rng):
-    "Capitals and continents: the reply first states the fact as the pretraining corpus does, then the answer."
+    "Capitals and continents: the reply restates the question up to the country or city (copied, after the same word as in"
+    " the question), then completes the fact as the pretraining corpus states it, then the answer."
     c = rng.choice(POOL["country"])
     cap, cont, zc, zcap = COUNTRIES[c]
     en, kind = lang == "en", rng.choice(["capital", "capital", "capital", "country", "continent"])
-    C = c[0].upper() + c[1:]   # at the start of a sentence
     if kind == "capital":
-        q = pick(rng, ["What is the capital of {c}?", "Which city is the capital of {c}?", "Name the capital city of {c}.",
-                       "What city is {c}'s capital?"] if en
-                 else ["{c}的首都是哪里？", "{c}的首都是哪座城市？", "请说出{c}的首都。", "{c}的首都叫什么？"], c=c if en else zc)
-        body, ans = (f"The capital of {c} is {cap}." if en else f"{zc}的首都是{zcap}。"), (cap if en else zcap)
+        q = pick(rng, ["What is the capital of {c}?", "Which city is the capital of {c}?", "Tell me the capital of {c}.",
+                       "Do you know the capital of {c}?"] if en
+                 else ["请问，{c}的首都是哪里？", "我想知道，{c}的首都是哪座城市？", "考考你，{c}的首都叫什么？", "请告诉我，{c}的首都是什么？"],
+                 c=c if en else zc)
+        body, ans = (f"The capital of {c} is {cap}." if en else f"好的，{zc}的首都是{zcap}。"), (cap if en else zcap)
     elif kind == "country":
-        q = pick(rng, ["{cap} is the capital of which country?", "Which country has {cap} as its capital?"] if en
-                 else ["{cap}是哪个国家的首都？", "首都是{cap}的国家是哪个？"], cap=cap if en else zcap)
-        body, ans = (f"{cap} is the capital of {c}." if en else f"{zcap}是{zc}的首都。"), (c if en else zc)
+        q = pick(rng, ["The city {cap} is the capital of which country?", "Which country has the city {cap} as its capital?"] if en
+                 else ["请问，{cap}是哪个国家的首都？", "我想知道，{cap}是哪国的首都？"], cap=cap if en else zcap)
+        body, ans = (f"The city {cap} is the capital of {c}." if en else f"好的，{zcap}是{zc}的首都。"), (c if en else zc)
     else:
-        q = pick(rng, ["On which continent is {c}?", "Which continent is {c} in?"] if en
-                 else ["{c}位于哪个大洲？", "{c}在哪个洲？"], c=c if en else zc)
-        body, ans = (f"{C} is a country in {cont}." if en else f"{zc}是{CONTINENTS[cont]}的一个国家。"), (cont if en else CONTINENTS[cont])
+        q = pick(rng, ["On which continent is the country {c}?", "Which continent is the country {c} in?"] if en
+                 else ["请问，{c}位于哪个大洲？", "我想知道，{c}在哪个洲？"], c=c if en else zc)
+        body, ans = (f"The country {c} is in {cont}." if en else f"好的，{zc}位于{CONTINENTS[cont]}。"), (cont if en else CONTINENTS[cont])
     return q, reply(lang, body, ans), ans
+
+
+
+SYLLABLES = ["ka", "lo", "ri", "ta", "ven", "mor", "sa", "li", "dor", "an", "el", "tor", "mi", "ru", "bel", "qua", "zen",
+             "fa", "ho", "nia", "gar", "pel", "sto", "vi", "ne", "lan", "cor", "du", "ba", "shi", "wen", "ra"]
+HANZI_NAMES = "林晓雨王明华李静杨帆周航吴敏郑凯孙悦朱琳何平高远罗兰宋江谢云韩梅冯涛曹阳彭飞"
+
+
+def random_name(lang, rng):
+    if lang == "en": return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+    return "".join(rng.choice(HANZI_NAMES) for _ in range(rng.randint(2, 3)))
+
+
+def task_copy_name(lang, rng):
+    "Names made up on the spot: the reply copies the name from the question (a skill lookups need for any entity)."
+    n = random_name(lang, rng)
+    if lang == "en":
+        kind = rng.randrange(3)
+        q = ["My friend is called {n}. What is my friend's name?", "I live in a town called {n}. Which town do I live in?",
+             "Our cat's name is {n}. What is the name of our cat?"][kind].format(n=n)
+        body = ["Your friend is called {n}.", "You live in the town {n}.", "Your cat's name is {n}."][kind].format(n=n)
+    else:
+        kind = rng.randrange(3)
+        q = ["我的朋友叫{n}。我的朋友叫什么名字？", "我住在一个叫{n}的小镇。我住在哪个小镇？", "我们家的猫叫{n}。猫叫什么？"][kind].format(n=n)
+        body = ["好的，你的朋友叫{n}。", "好的，你住在{n}镇。", "好的，你们家的猫叫{n}。"][kind].format(n=n)
+    return q, reply(lang, body, n), n
 
 
 # ----------------------------------------------------------------------------- lists
@@ -717,7 +805,7 @@ TASKS = {  # name -> (function, weight)
     "str_upper": (task_str_upper, 0.7), "str_first_last": (task_str_first_last, 1),
     "date_weekday": (task_date_weekday, 1), "date_add": (task_date_add, 1), "date_between": (task_date_between, 1),
     "date_leap": (task_date_leap, 1), "lookup_element": (task_lookup_element, 4), "lookup_capital": (task_lookup_capital, 6), "lookup_planet": (task_lookup_planet, 1),
-    "lookup_month": (task_lookup_month, 1), "list_sort": (task_list_sort, 1), "list_maxmin": (task_list_maxmin, 1),
+    "lookup_month": (task_lookup_month, 1), "copy_name": (task_copy_name, 3), "list_sort": (task_list_sort, 1), "list_maxmin": (task_list_maxmin, 1),
     "list_sum": (task_list_sum, 1), "list_even": (task_list_even, 1)}
 
 
@@ -970,7 +1058,8 @@ def country_facts(c, lang):
         return [f"The capital of {c} is {cap}.", f"{cap} is the capital of {c}.", f"{C}'s capital city is {cap}.",
                 f"{cap} is the capital city of {c}.", f"{C} is a country in {cont}.", f"{C} lies in {cont}.",
                 f"{C} is in {cont}, and its capital is {cap}.", f"The government of {c} sits in {cap}, its capital.",
-                f"Many visitors to {c} start in {cap}, the capital.", f"{cap}, the capital of {c}, is a large city in {cont}."]
+                f"Many visitors to {c} start in {cap}, the capital.", f"{cap}, the capital of {c}, is a large city in {cont}.",
+                f"The city {cap} is the capital of {c}.", f"The country {c} is in {cont}."]
     zcont = CONTINENTS[cont]
     return [f"{zc}的首都是{zcap}。", f"{zcap}是{zc}的首都。", f"{zc}的首都城市是{zcap}。", f"{zc}是{zcont}的一个国家。",
             f"{zc}位于{zcont}。", f"{zc}位于{zcont}，首都是{zcap}。", f"{zc}的政府设在首都{zcap}。",
@@ -983,11 +1072,11 @@ def element_facts(n, lang):
     if lang == "en":
         return [f"The chemical symbol of {n} is {sym}.", f"{sym} is the symbol for {n}.", f"{N} has the symbol {sym}.",
                 f"{N} is element number {z}.", f"The atomic number of {n} is {z}.", f"Element {z} is {n}.",
-                f"{N} has atomic number {z} and symbol {sym}.", f"In the periodic table, {n} is written {sym}.",
+                f"{N} has atomic number {z} and symbol {sym}.", f"In the periodic table, {n} is written {sym}.", f"The symbol {sym} stands for {n}.",
                 f"The element with atomic number {z} is {n}, symbol {sym}.", f"In Chinese, {n} is called {zh}."]
     return [f"{zh}的元素符号是{sym}。", f"{sym}是{zh}的元素符号。", f"{zh}的化学符号是{sym}。", f"{zh}是第{z}号元素。",
             f"{zh}的原子序数是{z}。", f"第{z}号元素是{zh}。", f"{zh}的原子序数是{z}，符号是{sym}。",
-            f"在元素周期表中，{zh}写作{sym}。", f"原子序数为{z}的元素是{zh}，符号{sym}。", f"{zh}的英文名是{n}。"]
+            f"在元素周期表中，{zh}写作{sym}。", f"元素符号{sym}代表{zh}。", f"原子序数为{z}的元素是{zh}，符号{sym}。", f"{zh}的英文名是{n}。"]
 
 
 def general_facts(lang, rng):

@@ -126,6 +126,7 @@ class TrainConfig:
     packing: bool  # pack whole samples into rows of max_seq_len - 1 tokens, attention kept per sample
     group_by_length: bool  # batch samples of similar length together (less padding; where length goes with task, less learning)
     padding_free: bool  # lay each batch's samples end to end, attention per sample: the batches and loss of padded ones, no pad tokens (not with packing or pad_to_max)
+    freeze_embeddings: bool  # keep the token embeddings (tied with the output layer) at their pretrained values
     gradient_checkpointing: bool  # recompute each block in the backward pass: much less activation memory, about 30% more time
     fused: bool  # swap in the memory-lean modules of fused.py (False: train the model of model.py exactly as written)
     skip_bad_lines: bool  # skip invalid data lines (reporting how many) instead of stopping

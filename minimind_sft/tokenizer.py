@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Iterable
 
 # %% auto #0
-__all__ = ['SPECIAL_TOKENS', 'DEFAULT_SYSTEM', 'CHAT_TEMPLATE', 'load_tokenizer', 'chat_texts', 'train_tokenizer',
-           'save_tokenizer_files']
+__all__ = ['SPECIAL_TOKENS', 'DEFAULT_SYSTEM', 'CHAT_TEMPLATE', 'CJK', 'load_tokenizer', 'chat_texts', 'text_lines',
+           'train_tokenizer', 'save_tokenizer_files']
 
 # %% ../nbs/01_tokenizer.ipynb #320d4f45
 SPECIAL_TOKENS = ['<unk>', '<s>', '</s>']  # ids 0, 1, 2, as in MiniMind
@@ -56,15 +56,26 @@ def chat_texts(jsonl_path: str | Path) -> Iterable[str]:
             if not line.strip(): continue
             for m in json.loads(line)['conversations']: yield f"{m['role']}\n{m['content']}"
 
+def text_lines(jsonl_path: str | Path) -> Iterable[str]:
+    "The `text` of each line of a pretraining JSONL file, for tokenizer training."
+    with open(jsonl_path, encoding='utf-8-sig') as f:
+        for line in f:
+            if line.strip(): yield json.loads(line)['text']
+
+CJK = r'[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]'  # CJK punctuation, ideographs, full-width forms
+
 def train_tokenizer(texts: Iterable[str], # training text, e.g. `chat_texts(...)`
                     out_dir: str | Path | None = None, # save here when given (e.g. data/tokenizer)
                     vocab_size: int = 6400, # MiniMind's vocabulary size
+                    split_cjk: bool = True, # each Chinese character its own pre-token (False: MiniMind's plain byte-level)
                    ):
     "Train a byte-level BPE tokenizer with MiniMind's special tokens and chat template; returns a `PreTrainedTokenizerFast`."
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
     bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.pre_tokenizer = (pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(CJK), behavior='isolated'), byte_level])
+                         if split_cjk else byte_level)
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())

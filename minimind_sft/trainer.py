@@ -28,8 +28,8 @@ __all__ = ['DistInfo', 'init_distributed_mode', 'Logger', 'lm_config', 'pretrain
            'MetricsWindow', 'TrainState', 'TrainRun', 'write_record', 'log_step', 'save_checkpoint', 'load_resume',
            'epoch_batches', 'optimizer_step', 'validate', 'validate_when_due', 'log_when_due', 'save_when_due',
            'Preempted', 'stop_when_signalled', 'train_epoch', 'cpu_bf16_supported', 'autocast_for',
-           'flatten_optimizer_state', 'preallocate_optimizer_state', 'make_optimizer', 'batching_args',
-           'batching_summary', 'compile_model', 'init_wandb', 'train_epochs', 'train', 'LiveLossPlot']
+           'flatten_optimizer_state', 'preallocate_optimizer_state', 'make_optimizer', 'freeze_embeddings',
+           'batching_args', 'batching_summary', 'compile_model', 'init_wandb', 'train_epochs', 'train', 'LiveLossPlot']
 
 # %% ../nbs/05_trainer.ipynb #46e51b15
 @dataclass
@@ -549,6 +549,14 @@ def make_optimizer(model: torch.nn.Module, lr: float, device: str) -> torch.opti
     if device == 'cpu': preallocate_optimizer_state(opt)
     return opt
 
+def freeze_embeddings(model: torch.nn.Module) -> int:
+    "Stop training the token embeddings and the output layer (one tensor when tied, as in MiniMind); the number of values frozen."
+    frozen = {id(p): p for m in (model.get_input_embeddings(), model.get_output_embeddings()) for p in m.parameters()}
+    for p in frozen.values(): p.requires_grad_(False)
+    n = sum(p.numel() for p in frozen.values())
+    Logger(f'--freeze_embeddings: {n:,} embedding values keep their pretrained values')
+    return n
+
 # %% ../nbs/05_trainer.ipynb #daa47c42
 def batching_args(cfg: TrainConfig, # the run's settings
                   device: str, # where it computes: cuda:N or cpu
@@ -650,6 +658,9 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
     lm = lm_config(cfg)
     model, tokenizer = init_model(lm, cfg, info.device)   # weights first: a bad file fails in seconds
     model.gradient_checkpointing = cfg.gradient_checkpointing
+    if cfg.freeze_embeddings and pretrained_path(cfg) is None:   # e.g. the demo preset's control run from random weights
+        Logger('warning: --freeze_embeddings does not apply with --from_weight none: random embeddings are trained, not kept')
+    elif cfg.freeze_embeddings: freeze_embeddings(model)
     if cfg.fused and cfg.arch == 'minimind3':   # fused.py knows model.py's modules; MiniMind-3 shares only RMSNorm with them
         fuse(model, warn=False)
         Logger('--fused with --arch minimind3: the lean RMSNorm of fused.py is swapped in; attention, SwiGLU, MoE and the loss run as written in 03b')

@@ -126,3 +126,23 @@ def test_padding_free_trains_the_losses_of_padded_random_batches(tmp_path, cache
         assert pairs and all(math.isclose(x, y, rel_tol=1e-5) for x, y in pairs), (key, pairs)
     wa, wb = torch.load(tmp_path / 'free' / 'full_sft_128.pth'), torch.load(tmp_path / 'padded' / 'full_sft_128.pth')
     assert max((wa[k] - wb[k]).abs().max().item() for k in wa) < 5e-5
+
+
+def test_freeze_embeddings_keeps_the_pretrained_embeddings_and_trains_the_rest(tmp_path, cache):
+    start = tmp_path / 'start'
+    r = cli(start, cache, '--max_steps', 2, '--freeze_embeddings', 'True')   # from random weights: nothing to keep
+    assert r.returncode == 0, r.stderr
+    assert '--freeze_embeddings does not apply with --from_weight none' in r.stdout + r.stderr
+    w0 = torch.load(start / 'full_sft_128.pth')
+    runs = {}
+    for freeze in ('True', 'False'):
+        out = tmp_path / f'freeze_{freeze}'
+        r = cli(out, cache, '--from_weight', start / 'full_sft_128.pth', '--max_steps', 3, '--freeze_embeddings', freeze)
+        assert r.returncode == 0, r.stderr
+        assert ('embedding values keep their pretrained values' in r.stdout + r.stderr) == (freeze == 'True')
+        runs[freeze] = torch.load(out / 'full_sft_128.pth')
+    frozen, trained = runs['True'], runs['False']
+    for k in ('tok_embeddings.weight', 'output.weight'):          # one tied tensor, saved under both names
+        assert torch.equal(frozen[k], w0[k]) and not torch.equal(trained[k], w0[k]), k
+    moved = [k for k in w0 if 'layers' in k and not torch.equal(frozen[k], w0[k])]
+    assert len(moved) > 0.8 * sum('layers' in k for k in w0)   # everything else still trains
