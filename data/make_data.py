@@ -24,7 +24,12 @@ first restates the question's words up to the entity, with the same word just be
 is the capital of Germany?" -> "The capital of Germany is Berlin."; "请问，德国的首都是哪里？" -> "好的，德国的首都是
 柏林。"), so the entity is copied from the question rather than recalled from the fine-tuning set, and then completes a
 sentence the corpus states. A `copy_name` task (names made up on the spot) practises the copying on names no table
-holds. The tables are large (106 countries and 43 elements left to fine-tune on) for the same reason: with few
+holds, and `lookup_context` asks the lookup questions about a made-up country or element whose facts the question
+states first. Copying needs a base that can copy at all: pretrained on facts about real entities only, the demo's base
+predicted every name from memory and repeated none of 20 made-up capitals from the sentence before it (in English or
+Chinese). So about a sixth of the corpus states facts about made-up countries and elements, whose names can only be
+copied from earlier in the document; the base pretrained on it repeats 19 of 20 made-up Chinese capitals (still 0 of
+20 English ones, whose made-up names are rare multi-token words). The tables are large (106 countries and 43 elements left to fine-tune on) for the same reason: with few
 entities, SFT can learn each one's question and answer by heart instead of the general skill.
 
 Everything is generated from seeded RNGs (train: `random.Random(1)`, val: `random.Random(2)`, pretrain:
@@ -592,14 +597,14 @@ def task_date_leap(lang, rng):
 
 
 # ----------------------------------------------------------------------------- lookup tables
-def task_lookup_element(lang, rng):
+def task_lookup_element(lang, rng, table=None):
     "Element facts. The reply restates the question's words up to the element (the token before it is the same as in the"
     " question, so the model copies the element instead of recalling one it was fine-tuned on), then completes a sentence"
     " the pretraining corpus states."
-    names = POOL["element"]
+    table = table or {n: ELEMENTS[n] for n in POOL["element"]}
     kind = rng.choice(["symbol", "symbol", "number", "pair", "name"])
-    n1, n2 = rng.sample(names, 2)
-    (z1, zh1, s1), (z2, zh2, s2) = ELEMENTS[n1], ELEMENTS[n2]
+    n1, n2 = rng.sample(sorted(table), 2)
+    (z1, zh1, s1), (z2, zh2, s2) = table[n1], table[n2]
     if lang == "en":
         if kind == "pair":
             q = pick(rng, ["What are the chemical symbols of {a} and {b}?", "Give the chemical symbols of {a} and {b}."], a=n1, b=n2)
@@ -674,11 +679,12 @@ def task_lookup_month(lang, rng):
     return q, reply(lang, body, n), str(n)
 
 
-def task_lookup_capital(lang, rng):
+def task_lookup_capital(lang, rng, table=None):
     "Capitals and continents: the reply restates the question up to the country or city (copied, after the same word as in"
     " the question), then completes the fact as the pretraining corpus states it, then the answer."
-    c = rng.choice(POOL["country"])
-    cap, cont, zc, zcap = COUNTRIES[c]
+    table = table or {c: COUNTRIES[c] for c in POOL["country"]}
+    c = rng.choice(sorted(table))
+    cap, cont, zc, zcap = table[c]
     en, kind = lang == "en", rng.choice(["capital", "capital", "capital", "country", "continent"])
     if kind == "capital":
         q = pick(rng, ["What is the capital of {c}?", "Which city is the capital of {c}?", "Tell me the capital of {c}.",
@@ -696,6 +702,70 @@ def task_lookup_capital(lang, rng):
         body, ans = (f"The country {c} is in {cont}." if en else f"好的，{zc}位于{CONTINENTS[cont]}。"), (cont if en else CONTINENTS[cont])
     return q, reply(lang, body, ans), ans
 
+
+
+# Characters of the fine-tuned countries' and capitals' Chinese names: made-up names built from them practise copying a
+# name character by character against names the model knows that share a first character (爱尔兰 / 爱沙尼亚).
+ZH_NAME_CHARS = sorted({ch for c in POOLS["train"]["country"] for ch in COUNTRIES[c][2] + COUNTRIES[c][3]})
+REAL_NAMES = {x for c, v in COUNTRIES.items() for x in (c, v[0], v[2], v[3])} | {x for n, v in ELEMENTS.items() for x in (n, v[1], v[2])}
+HELD_KEYS = [k for c in HELD_OUT["country"] for k in (c, COUNTRIES[c][0], COUNTRIES[c][2], COUNTRIES[c][3])] + \
+            [k for n in HELD_OUT["element"] for k in (n, ELEMENTS[n][1])]
+
+
+def made_up(rng, make):
+    "A made-up name from `make(rng)` that is no real table entry and holds no held-out name."
+    while True:
+        x = make(rng)
+        if x not in REAL_NAMES and not any(k.lower() in x.lower() for k in HELD_KEYS): return x
+
+
+def zh_made_up(rng, lo=2, hi=4):
+    return made_up(rng, lambda r: "".join(r.choice(ZH_NAME_CHARS) for _ in range(r.randint(lo, hi))))
+
+
+def made_up_country(rng):
+    "`{name: (capital, continent, Chinese name, Chinese capital)}` for one made-up country."
+    return {made_up(rng, lambda r: random_name("en", r)): (made_up(rng, lambda r: random_name("en", r)),
+            rng.choice(sorted(CONTINENTS)), zh_made_up(rng), zh_made_up(rng))}
+
+
+def made_up_elements(rng, k):
+    "`{name: (atomic number, Chinese name, symbol)}` for `k` made-up elements (numbers 120-199, two-letter symbols no"
+    " real element has)."
+    real_syms, table = {v[2] for v in ELEMENTS.values()}, {}
+    while len(table) < k:
+        n = made_up(rng, lambda r: (random_name("en", r) + "ium").lower())
+        sym = rng.choice("ABDEGJKLMQRTUVWXZ") + rng.choice("abdeghjkmqtvwxz")
+        zh = zh_made_up(rng, 2, 2)
+        if sym in real_syms or any(sym == v[2] or zh == v[1] for v in table.values()): continue
+        table[n] = (rng.randint(120, 199), zh, sym)
+    return table
+
+
+def made_up_context(table, lang, rng):
+    "Two sentences per entity of `table` that state every fact a lookup question about it may need."
+    en, ctx = lang == "en", []
+    for name, v in table.items():
+        if len(v) == 4:   # a country: its capital, then its continent
+            facts = country_facts(name, lang, table)
+            ctx += [rng.choice([f for f in facts if v[0 if en else 3] in f]), rng.choice([f for f in facts if (v[1] if en else CONTINENTS[v[1]]) in f])]
+        else:   # an element: one sentence with all three facts, one more at random
+            facts = element_facts(name, lang, table)
+            one = rng.choice([f for f in facts if str(v[0]) in f and v[2] in f and (name if en else v[1]) in f])
+            ctx += rng.sample([one, rng.choice([f for f in facts if f != one])], 2)
+    return ctx
+
+
+def task_lookup_context(lang, rng):
+    "A lookup about a made-up country or element whose facts the question states first: the same questions and replies"
+    " as `lookup_capital` / `lookup_element`, but no name can be recalled from fine-tuning, so the reply must copy"
+    " them from the context and the final answer must be copied from the reply's own sentence."
+    en = lang == "en"
+    if rng.random() < 0.55: table = made_up_country(rng); q, r, a = task_lookup_capital(lang, rng, table)
+    else: table = made_up_elements(rng, 2); q, r, a = task_lookup_element(lang, rng, table)
+    intro = pick(rng, ["Here are some made-up facts. {f}", "Suppose that this is true: {f}", "Read this: {f}"] if en
+                 else ["下面是虚构的事实。{f}", "假设：{f}", "读一读：{f}"], f=(" " if en else "").join(made_up_context(table, lang, rng)))
+    return intro + ("\n" if rng.random() < 0.5 else (" " if en else "")) + q, r, a
 
 
 SYLLABLES = ["ka", "lo", "ri", "ta", "ven", "mor", "sa", "li", "dor", "an", "el", "tor", "mi", "ru", "bel", "qua", "zen",
@@ -806,10 +876,10 @@ TASKS = {  # name -> (function, weight)
     "date_weekday": (task_date_weekday, 1), "date_add": (task_date_add, 1), "date_between": (task_date_between, 1),
     "date_leap": (task_date_leap, 1), "lookup_element": (task_lookup_element, 4), "lookup_capital": (task_lookup_capital, 6), "lookup_planet": (task_lookup_planet, 1),
     "lookup_month": (task_lookup_month, 1), "copy_name": (task_copy_name, 3), "list_sort": (task_list_sort, 1), "list_maxmin": (task_list_maxmin, 1),
-    "list_sum": (task_list_sum, 1), "list_even": (task_list_even, 1)}
+    "list_sum": (task_list_sum, 1), "list_even": (task_list_even, 1), "lookup_context": (task_lookup_context, 5)}
 
 
-VAL_WEIGHTS = {"lookup_element": 8, "lookup_capital": 10}   # sft_val.jsonl asks more often about the held-out facts
+VAL_WEIGHTS = {"lookup_element": 8, "lookup_capital": 10, "lookup_context": 0}   # sft_val.jsonl asks more often about the held-out facts
 WEIGHTS = {k: w for k, (_, w) in TASKS.items()}   # the task mix of the split being generated (see `generate`)
 
 
@@ -1051,8 +1121,8 @@ SYNONYMS = {
 # statement as reply ("What is the capital of Spain?\nThe capital of Spain is Madrid.") appear only for the entities
 # the SFT training data asks about, never for the held-out ones: the "mixed training" of Part 3.1, which teaches the
 # model during pretraining that a question is answered from what it knows, while the held-out facts stay statements.
-def country_facts(c, lang):
-    cap, cont, zc, zcap = COUNTRIES[c]
+def country_facts(c, lang, table=COUNTRIES):
+    cap, cont, zc, zcap = table[c]
     C = c[0].upper() + c[1:]
     if lang == "en":
         return [f"The capital of {c} is {cap}.", f"{cap} is the capital of {c}.", f"{C}'s capital city is {cap}.",
@@ -1066,8 +1136,8 @@ def country_facts(c, lang):
             f"去{zc}旅行的人常常先到首都{zcap}。", f"{zcap}是{zc}的首都，也是{zcont}的一座大城市。"]
 
 
-def element_facts(n, lang):
-    z, zh, sym = ELEMENTS[n]
+def element_facts(n, lang, table=ELEMENTS):
+    z, zh, sym = table[n]
     N = n.capitalize()
     if lang == "en":
         return [f"The chemical symbol of {n} is {sym}.", f"{sym} is the symbol for {n}.", f"{N} has the symbol {sym}.",
@@ -1110,14 +1180,20 @@ def procedure_text(lang, rng, tasks=PROCEDURES):
 
 
 def pretrain_doc(rng):
-    "One pretraining document: facts about one entity, a mix of facts, or a worked procedure."
+    "One pretraining document: facts about one entity (real, or made up so that its names must be copied), a mix of facts,"
+    " or a worked procedure."
     lang = "en" if rng.random() < 0.5 else "zh"
     sep = " " if lang == "en" else ""
-    kind = rng.choices(["country", "element", "mixed", "procedure", "faq"], weights=[4, 3, 2, 3, 6])[0]
+    kind = rng.choices(["country", "element", "mixed", "procedure", "faq", "made_up"], weights=[4, 3, 2, 3, 6, 4])[0]
     if kind in ("procedure", "faq"):
         text = procedure_text(lang, rng, PROCEDURES if kind == "procedure" else FAQS)
         if text: return {"text": text}
         kind = "mixed"
+    if kind == "made_up":   # names no memory holds: the second mention can only be copied from the first
+        table = made_up_country(rng) if rng.random() < 0.6 else made_up_elements(rng, 1)
+        name, v = next(iter(table.items()))
+        facts = country_facts(name, lang, table) if len(v) == 4 else element_facts(name, lang, table)
+        return {"text": sep.join(rng.sample(facts, rng.randint(3, 5)))}
     if kind == "country": sents = rng.sample(country_facts(rng.choice(sorted(COUNTRIES)), lang), rng.randint(2, 4))
     elif kind == "element": sents = rng.sample(element_facts(rng.choice(sorted(ELEMENTS)), lang), rng.randint(2, 4))
     else:

@@ -588,7 +588,7 @@ CONTROL_RUNS = {  # name -> trainer settings of the run
 }
 
 def bench_control(preset: str = 'demo', # settings.ini preset whose from_weight is a pretrained base
-                  eval_prompts: int = 100, # checkable validation prompts answered by each model
+                  eval_prompts: int = 300, # checkable validation prompts answered by each model (300: all of the demo's)
                   max_new_tokens: int = 160, # reply length limit, as in train.ipynb
                   json_path: str | Path | None = None, # also write the results here
                   **overrides, # trainer settings for both runs
@@ -641,7 +641,7 @@ def main(argv: list[str] | None = None):
     q.add_argument('--dim', type=int, default=None); q.add_argument('--n_layers', type=int, default=None)
     q.add_argument('--max_steps', type=int, default=None)
     k = sub.add_parser('control', help="the preset's SFT from its pretrained base and from random weights, side by side")
-    k.add_argument('--preset', default='demo'); k.add_argument('--eval_prompts', type=int, default=100)
+    k.add_argument('--preset', default='demo'); k.add_argument('--eval_prompts', type=int, default=300)
     k.add_argument('--max_new_tokens', type=int, default=160); k.add_argument('--json', default=None)
     args = p.parse_args(argv)
     if args.what == 'train':

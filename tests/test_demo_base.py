@@ -60,3 +60,36 @@ def test_the_bundled_base_knows_held_out_facts_and_loads_strictly_into_the_demo_
     probes += [(f'The chemical symbol of {e} is', md.ELEMENTS[e][2]) for e in md.HELD_OUT['element']]
     right = sum(complete(p).strip().startswith(a) for p, a in probes)
     assert right >= 0.8 * len(probes), f'{right}/{len(probes)}'
+
+
+def test_made_up_lookups_state_their_answer_and_name_no_real_entity():
+    md = make_data()
+    rows = [r for r in lines('sft_train.jsonl') if r['task'] == 'lookup_context']
+    assert len(rows) >= 100
+    for r in rows:
+        user = r['conversations'][-2]['content'].lower()
+        for part in r['answer'].replace('、', ', ').split(', '):   # pairs: "Gd, Bt" / "Gd、Bt"
+            assert part.lower() in user, (part, user)             # the question's own context states the answer
+    docs = [d['text'] for d in lines('pretrain.jsonl')]
+    real = md.REAL_NAMES
+    made_up = [d for d in docs if ('capital' in d or '首都' in d) and not any(n in d for n in real)]
+    assert len(made_up) >= 0.04 * len(docs)                       # the corpus states facts about made-up countries
+
+
+def test_the_bundled_base_copies_made_up_chinese_names():
+    "A name no memory holds can only be copied from earlier in the text: the base must have learned to do that."
+    import random
+    from minimind_sft.config import load_config
+    from minimind_sft.trainer import init_model, lm_config
+    md = make_data()
+    cfg = load_config('demo')
+    model, tok = init_model(lm_config(cfg), cfg)
+    model.eval()
+    rng, right = random.Random(5), 0
+    for _ in range(20):
+        c, cap = (''.join(rng.choice(md.ZH_NAME_CHARS) for _ in range(3)) for _ in range(2))
+        x = torch.tensor([tok(f'{tok.bos_token}{c}的首都是{cap}。去{c}旅行的人常常先到首都')['input_ids']])
+        with torch.no_grad():
+            for _ in range(6): x = torch.cat([x, model(x).logits[0, -1].argmax().view(1, 1)], 1)
+        right += tok.decode(x[0, -6:]).startswith(cap)
+    assert right >= 15, f'{right}/20'
