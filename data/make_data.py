@@ -29,8 +29,9 @@ states first. Copying needs a base that can copy at all: pretrained on facts abo
 predicted every name from memory and repeated none of 20 made-up capitals from the sentence before it (in English or
 Chinese). So about a sixth of the corpus states facts about made-up countries and elements, whose names can only be
 copied from earlier in the document; the base pretrained on it repeats 19 of 20 made-up Chinese capitals (still 0 of
-20 English ones, whose made-up names are rare multi-token words). The tables are large (106 countries and 43 elements left to fine-tune on) for the same reason: with few
-entities, SFT can learn each one's question and answer by heart instead of the general skill.
+20 English ones, whose made-up names are rare multi-token words). The tables are large (106 countries and 43
+elements left to fine-tune on) so that SFT learns the general skill: with few entities, it can learn each one's
+question and answer by heart instead.
 
 Everything is generated from seeded RNGs (train: `random.Random(1)`, val: `random.Random(2)`, pretrain:
 `random.Random(3)`), so running `python data/make_data.py` from any directory rewrites the same four files byte for byte.
