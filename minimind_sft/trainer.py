@@ -345,6 +345,9 @@ def load_resume(run: TrainRun):
         was = old.get('padding_free', False) if k == 'padding_free' else old[k]   # older checkpoints: padded batches
         if k in ('group_by_length', 'padding_free') and (cfg.packing or old['packing']): continue   # packed rows: neither applies
         if was != getattr(cfg, k): differ.append((k, was, getattr(cfg, k)))
+    frozen = lambda c: bool(c.get('freeze_embeddings', False)) and str(c.get('from_weight', 'none')).strip().lower() != 'none'
+    if frozen(old) != frozen(asdict(cfg)):   # trained embeddings, or kept ones: the optimizer state holds moments for one of the two
+        differ.append(('freeze_embeddings', frozen(old), frozen(asdict(cfg))))
     if differ:
         raise ValueError(f"--resume: {path} was written with {', '.join(f'{k}={a!r}' for k, a, _ in differ)}; this run has "
                          f"{', '.join(f'{k}={b!r}' for k, _, b in differ)}: pass {' '.join(f'--{k} {a}' for k, a, _ in differ)} to continue it")

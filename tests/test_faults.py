@@ -233,6 +233,26 @@ def test_resume_with_other_batches_is_refused_naming_the_flags(tmp_path, cache):
     assert r.returncode == 0 and 'resumed from' in r.stdout + r.stderr, r.stderr
 
 
+def test_resume_with_embeddings_frozen_otherwise_is_refused(tmp_path, cache):
+    "Kept or trained embeddings change what trains and what the optimizer state holds: a resume that flips them is refused."
+    r = run(tmp_path/'base', cache, '--max_steps', 1)   # a dim-64 weights file to start from (freezing needs pretrained weights)
+    assert r.returncode == 0, r.stderr
+    base = tmp_path/'base_64.pth'; shutil.copy(tmp_path/'base'/'full_sft_64.pth', base)
+    out = tmp_path/'out'
+    r = run(out, cache, '--from_weight', base, '--freeze_embeddings', 'True', '--max_steps', 2)
+    assert r.returncode == 0 and '--freeze_embeddings:' in r.stdout + r.stderr, r.stderr
+    r = run(out, cache, '--from_weight', base, '--freeze_embeddings', 'False', '--max_steps', 3, '--resume', 'True')
+    assert r.returncode == 1 and ('written with freeze_embeddings=True; this run has freeze_embeddings=False: '
+                                  'pass --freeze_embeddings True to continue it') in r.stderr, r.stderr
+    r = run(out, cache, '--from_weight', base, '--freeze_embeddings', 'True', '--max_steps', 3, '--resume', 'True')
+    assert r.returncode == 0 and 'resumed from' in r.stdout + r.stderr, r.stderr
+    # from random weights nothing is frozen whatever the flag says (ARGS: the demo preset, which sets it, and --from_weight none)
+    r = run(tmp_path/'rand', cache, '--max_steps', 1)
+    assert r.returncode == 0 and 'does not apply with --from_weight none' in r.stdout + r.stderr, r.stderr
+    r = run(tmp_path/'rand', cache, '--max_steps', 2, '--resume', 'True', '--freeze_embeddings', 'False')
+    assert r.returncode == 0 and 'resumed from' in r.stdout + r.stderr, r.stderr
+
+
 # --- the tokenisation cache -------------------------------------------------------------------------------------------
 
 def test_a_killed_cache_build_is_rebuilt_not_read(tmp_path):
