@@ -28,8 +28,8 @@ holds, and `lookup_context` asks the lookup questions about a made-up country or
 states first. Copying needs a base that can copy at all: pretrained on facts about real entities only, the demo's base
 predicted every name from memory and repeated none of 20 made-up capitals from the sentence before it (in English or
 Chinese). So about a sixth of the corpus states facts about made-up countries and elements, whose names can only be
-copied from earlier in the document; the base pretrained on it repeats 19 of 20 made-up Chinese capitals (still 0 of
-20 English ones, whose made-up names are rare multi-token words). The tables are large (106 countries and 43
+copied from earlier in the document; the demo's base (8 epochs on it) repeats 18 of 20 made-up Chinese capitals (but
+only about 6 of 20 English ones, whose made-up names are rare multi-token words). The tables are large (106 countries and 43
 elements left to fine-tune on) so that SFT learns the general skill: with few entities, it can learn each one's
 question and answer by heart instead.
 
