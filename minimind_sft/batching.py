@@ -6,17 +6,29 @@
 from __future__ import annotations
 import math
 from dataclasses import dataclass
+from typing import NamedTuple, Optional
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 # %% auto #0
-__all__ = ['SFTCollator', 'pack_rows', 'pack_samples', 'PackedRows', 'PackedCollator', 'PaddingFreeCollator', 'EpochBatches',
-           'total_optimizer_steps', 'BatchPlan', 'plan_batches']
+__all__ = ['Batch', 'SFTCollator', 'pack_rows', 'pack_samples', 'PackedRows', 'PackedCollator', 'PaddingFreeCollator',
+           'EpochBatches', 'total_optimizer_steps', 'BatchPlan', 'plan_batches']
 
 # %% ../nbs/02b_batching.ipynb #f5435b25
+class Batch(NamedTuple):
+    "One collated micro-batch, what the model's training forward takes: `model(batch.input_ids, targets=..., loss_mask=..., doc_ids=...)`."
+    input_ids: torch.Tensor  # (B, T) token ids
+    targets: torch.Tensor  # (B, T) the next token of each position
+    loss_mask: torch.Tensor  # (B, T) 1 where the target carries loss
+    doc_ids: Optional[torch.Tensor] = None  # (B, T) packed rows: the sample each token belongs to; None: one sample per row
+
+    def to(self, device, non_blocking: bool = False) -> 'Batch':
+        "The batch on `device`."
+        return Batch(*(t.to(device, non_blocking=non_blocking) if t is not None else None for t in self))
+
 class SFTCollator:
-    "Stack `(X, Y, loss_mask)` items, padding to the longest in the batch (or to `pad_to`)."
+    "Stack `(X, Y, loss_mask)` items into a `Batch`, padding to the longest in the batch (or to `pad_to`)."
     def __init__(self, pad_id: int = 0, pad_to: int | None = None): self.pad_id, self.pad_to = pad_id, pad_to
 
     def __call__(self, batch):
@@ -25,7 +37,7 @@ class SFTCollator:
         Y, M = X.clone(), torch.zeros((len(batch), T), dtype=torch.long)
         for b, (x, y, m) in enumerate(batch):
             X[b, :len(x)], Y[b, :len(y)], M[b, :len(m)] = x, y, m
-        return X, Y, M
+        return Batch(X, Y, M)
 
 # %% ../nbs/02b_batching.ipynb #1605602f
 def pack_rows(lengths, # tokens per sample (each at most `capacity`)
@@ -70,7 +82,7 @@ class PackedRows(Dataset):
 
 # %% ../nbs/02b_batching.ipynb #a0a71008
 class PackedCollator:
-    "Concatenate each row's samples into `(X, Y, loss_mask, doc_ids)`, every row padded to `row_len` (None: to the longest row)."
+    "Concatenate each row's samples into a `Batch` with `doc_ids`, every row padded to `row_len` (None: to the longest row)."
     def __init__(self, pad_id: int = 0, row_len: int | None = 511): self.pad_id, self.row_len = pad_id, row_len
 
     def __call__(self, rows):
@@ -93,11 +105,11 @@ class PackedCollator:
                 X[b, start:end], Y[b, start:end], M[b, start:end], D[b, start:end] = x, y, m, d
                 start = end
             D[b, start:] = len(items)                              # the padding is one more document
-        return X, Y, M, D
+        return Batch(X, Y, M, D)
 
 # %% ../nbs/02b_batching.ipynb #3db15e88
 class PaddingFreeCollator:
-    "Lay a batch of samples out without padding as `(X, Y, loss_mask, doc_ids)`: all in one row, or packed into rows of `row_len`."
+    "Lay a batch of samples out without padding as a `Batch` with `doc_ids`: all in one row, or packed into rows of `row_len`."
     def __init__(self, pad_id: int = 0, # the tokenizer's pad id (rows of `row_len` end in padding)
                  row_len: int | None = None, # None: one row as long as the batch's tokens; else rows of this many tokens
                  row_multiple: int = 1, # with row_len: rows of padding only up to a multiple of this many rows

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['MINIMIND_COMMIT', 'BENCH_VARIANTS', 'PEAK_BF16_TFLOPS', 'PARITY_RUNS', 'CONTROL_RUNS', 'make_big_jsonl', 'bench_data',
-           'bench_model', 'find_minimind', 'cpu_name', 'bench_train', 'format_bench', 'plot_bench', 'bench_parity',
-           'format_parity', 'bench_control', 'format_control', 'main']
+__all__ = ['MINIMIND_COMMIT', 'MINIMIND3_COMMIT', 'BENCH_VARIANTS', 'PEAK_BF16_TFLOPS', 'PARITY_RUNS', 'CONTROL_RUNS',
+           'make_big_jsonl', 'bench_data', 'bench_model', 'find_minimind', 'cpu_name', 'bench_train', 'format_bench',
+           'plot_bench', 'bench_parity', 'format_parity', 'bench_control', 'format_control', 'main']
 
 # %% ../nbs/08_bench.ipynb #54131078
 def _repo_data() -> Path:
@@ -112,17 +112,22 @@ def bench_model(batch_size: int = 8,  # sequences per step
                 n_layers: int = 8,  # blocks (8 = the small preset)
                 ratio_batch_size: int | None = None,  # batch for the MoE/dense ratio (None = batch_size)
                 ratio_seq_len: int | None = None,  # sequence length for the MoE/dense ratio (None = seq_len)
-                device: str = "cpu") -> dict:
-    "Forward+backward tokens/s of MiniMindLM (fp32), and the MoE / dense step-time ratio at the same dim."
+                device: str = "cpu",
+                arch: str = "minimind",  # the model generation (--arch)
+               ) -> dict:
+    "Forward+backward tokens/s of a generation's model (fp32), and the MoE / dense step-time ratio at the same dim."
     import statistics, torch
+    from minimind_sft.config import load_config
     from minimind_sft.fused import fuse
-    from minimind_sft.model import LMConfig, MiniMindLM, count_parameters
+    from minimind_sft.generations import generation
+    from minimind_sft.model import count_parameters
     from minimind_sft.trainer import train_step
+    gen = generation(arch)
 
     def make_step(config, B, T):
         "A forward+backward step (loss + aux loss) of a fresh model, warmed up once; and its parameter count."
         torch.manual_seed(0)
-        model = MiniMindLM(config).to(device).train(); fuse(model, warn=False)   # the trainer's default (--fused)
+        model = gen.build(config).to(device).train(); fuse(model, warn=False)   # the trainer's default (--fused)
         ids = torch.randint(3, config.vocab_size, (B, T), device=device)
         def step():
             train_step(model, ids, ids, torch.ones_like(ids))   # the trainer's loss (logit-free under fuse) and backward
@@ -137,11 +142,12 @@ def bench_model(batch_size: int = 8,  # sequences per step
         if device.startswith("cuda"): torch.cuda.synchronize()
         return time.perf_counter() - t0
 
-    dense_cfg = LMConfig(dim=dim, n_layers=n_layers)
+    model_config = lambda moe: gen.config(load_config(arch=arch, dim=dim, n_layers=n_layers, max_seq_len=seq_len, use_moe=moe))
+    dense_cfg = model_config(False)
     dense_step, n_params = make_step(dense_cfg, batch_size, seq_len)
     sec = statistics.median(timed(dense_step) for _ in range(steps))  # median: robust to a noisy neighbour
     tokens_per_sec = batch_size * seq_len / sec
-    print(f"MiniMindLM dense dim={dim} n_layers={n_layers} ({n_params / 1e6:.1f}M params), fp32 on {device}, "
+    print(f"{gen.model_class.__name__} dense dim={dim} n_layers={n_layers} ({n_params / 1e6:.1f}M params), fp32 on {device}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"  forward+backward, batch {batch_size} x {seq_len}: {sec:.2f} s/step, {tokens_per_sec:,.0f} tokens/s")
 
@@ -149,7 +155,7 @@ def bench_model(batch_size: int = 8,  # sequences per step
     # hits both; the median of the per-round ratios
     rB, rT = ratio_batch_size or batch_size, ratio_seq_len or seq_len
     if (rB, rT) != (batch_size, seq_len): dense_step, _ = make_step(dense_cfg, rB, rT)
-    moe_cfg = LMConfig(dim=dim, n_layers=n_layers, use_moe=True)
+    moe_cfg = model_config(True)
     moe_step, moe_params = make_step(moe_cfg, rB, rT)
     order = [dense_step, moe_step]
     rounds = []
@@ -158,7 +164,7 @@ def bench_model(batch_size: int = 8,  # sequences per step
         rounds.append((t[dense_step], t[moe_step]))
     ratio = statistics.median(m / d for d, m in rounds)
     dense_sec, moe_sec = statistics.median(r[0] for r in rounds), statistics.median(r[1] for r in rounds)
-    print(f"  MoE (4 routed experts, top-2, + 1 shared; {moe_params / 1e6:.1f}M params) vs dense at dim={dim}, "
+    print(f"  MoE ({moe_cfg.num_experts_per_tok} of the routed experts per token; {moe_params / 1e6:.1f}M params) vs dense at dim={dim}, "
           f"n_layers={n_layers}, batch {rB} x {rT}: {moe_sec:.2f} s vs {dense_sec:.2f} s per step, "
           f"ratio {ratio:.2f}x (median of {steps} rounds)")
     return dict(tokens_per_sec=tokens_per_sec, step_sec=sec, moe_step_sec=moe_sec, dense_step_sec=dense_sec,
@@ -167,6 +173,7 @@ def bench_model(batch_size: int = 8,  # sequences per step
 
 # %% ../nbs/08_bench.ipynb #cb9f2bbf
 MINIMIND_COMMIT = 'd9453ed9a35847d7363a4b16b8a84274941c3609'  # MiniMind's last commit of the early-2025 generation (model/LMConfig.py)
+MINIMIND3_COMMIT = 'd65ef2c00ebc6082f9df11541e1b191655eddb00'  # a MiniMind-3 commit (trainer/train_full_sft.py, model/model_minimind.py)
 
 BENCH_VARIANTS = {   # name -> trainer settings that differ from the preset's (`moe`: the MoE preset; `minimind`: MiniMind's own script)
     'MiniMind train_full_sft.py': dict(minimind=True),
@@ -182,6 +189,12 @@ BENCH_VARIANTS = {   # name -> trainer settings that differ from the preset's (`
     'MoE: grouped bf16': dict(moe=True, use_moe=True, dtype='bfloat16', group_by_length=True, padding_free=False),
     'MoE: default (padding-free random) bf16': dict(moe=True, use_moe=True, dtype='bfloat16'),
     'MoE: packing bf16': dict(moe=True, use_moe=True, dtype='bfloat16', packing=True),
+    # MiniMind-3 (`gen3`: the minimind3 preset, its own script and tokenizer)
+    'MiniMind-3 train_full_sft.py': dict(gen3=True, minimind=True),
+    'MiniMind-3: default (padding-free random) bf16': dict(gen3=True, dtype='bfloat16'),
+    'MiniMind-3: default fp32': dict(gen3=True, dtype='float32'),
+    'MiniMind-3-MoE train_full_sft.py': dict(gen3=True, moe=True, use_moe=True, minimind=True),
+    'MiniMind-3-MoE: default (padding-free random) bf16': dict(gen3=True, moe=True, use_moe=True, dtype='bfloat16'),
 }
 
 PEAK_BF16_TFLOPS = {'H200': 989.0, 'H100': 989.0, 'H800': 989.0, 'A100': 312.0, 'A800': 312.0, 'L40S': 362.0,
@@ -190,90 +203,81 @@ PEAK_BF16_TFLOPS = {'H200': 989.0, 'H100': 989.0, 'H800': 989.0, 'A100': 312.0, 
 def _bench_config(spec: dict):
     "The trainer settings of a variant: its preset, the bench's batch shape, the variant's own settings."
     from minimind_sft.config import load_config
-    settings = {k: x for k, x in spec['variant'].items() if k not in ('moe', 'minimind')}
-    return load_config(spec['preset'], max_seq_len=spec['max_seq_len'], batch_size=spec['batch_size'], **settings)
+    settings = {k: x for k, x in spec['variant'].items() if k not in ('moe', 'minimind', 'gen3')}
+    return load_config(spec['preset'], max_seq_len=spec['max_seq_len'], batch_size=spec['batch_size'],
+                       **{**settings, **spec.get('overrides', {})})
 
 def _flops(n_params: int, lm, lengths, loss_tokens: int) -> float:
     "Model FLOPs of training `lengths` samples once (see the MFU formula above)."
-    head = lm.vocab_size * lm.dim
+    head = lm.vocab_size * lm.hidden_size   # hidden_size, num_hidden_layers: either generation's config answers to them
     attn_pairs = float(((lengths - 1) * lengths / 2).sum())
-    return 6 * (n_params - head) * int((lengths - 1).sum()) + 6 * head * loss_tokens + 12 * lm.n_layers * lm.dim * attn_pairs
+    return 6 * (n_params - head) * int((lengths - 1).sum()) + 6 * head * loss_tokens + 12 * lm.num_hidden_layers * lm.hidden_size * attn_pairs
+
+def _samples_file(spec: dict, folder: Path) -> Path:
+    "The bench's samples as a JSONL file of their own, in the order drawn: what the trainer and MiniMind's script both read."
+    lines = [l for l in Path(spec['data_path']).read_text(encoding='utf-8').splitlines() if l.strip()]
+    path = folder/'sft.jsonl'
+    path.write_text(''.join(lines[i] + '\n' for i in spec['samples']), encoding='utf-8')
+    return path
 
 def _run_variant(spec: dict) -> dict:
-    "Train one variant over the given samples (in this process) and measure it."
-    import torch
-    from torch.utils.data import Subset
-    from minimind_sft.batching import plan_batches
-    from minimind_sft.data import SFTDataset
-    from minimind_sft.fused import fuse
-    from minimind_sft.model import MiniMindLM, count_parameters
-    from minimind_sft.tokenizer import load_tokenizer
-    from minimind_sft.trainer import autocast_for, batching_args, compile_model, lm_config, make_optimizer, train_step
-    dev, cfg = spec['device'], _bench_config(spec)
-    tok = load_tokenizer(cfg.tokenizer_path)
-    ds = SFTDataset(spec['data_path'], tok, spec['max_seq_len'], pad_to_max=False, cache_dir=spec['cache_dir'], verbose=False)
-    idx = spec['samples']
-    lengths = ds.lengths[idx]
-    plan = plan_batches(Subset(ds, idx), spec['batch_size'], spec['max_seq_len'], tok.pad_token_id, seed=0, lengths=lengths,
-                        **batching_args(cfg, dev))   # the trainer's batching, over these samples (epoch 0)
-    batches = [[t.to(dev) for t in plan.collate([plan.dataset[u] for u in b])] for b in plan.batches(0)]
-    torch.manual_seed(0)
-    lm = lm_config(cfg)
-    model = MiniMindLM(lm).to(dev).train()
-    if cfg.fused: fuse(model, warn=False)
-    model.gradient_checkpointing = cfg.gradient_checkpointing
-    opt = make_optimizer(model, cfg.learning_rate, dev)   # the trainer's: on a CPU its state up front, in one block
-    autocast, note = autocast_for(cfg.dtype, dev)
-    compiled = cfg.use_compile and compile_model(model) is None
-    def step(batch, first=False):
-        X, Y, M, *D = batch
-        train_step(model, X, Y, M, D[0] if D else None, autocast=autocast, first_compiled=first)   # the trainer's loss
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step(); opt.zero_grad(set_to_none=True)
-    sync = torch.cuda.synchronize if dev.startswith('cuda') else (lambda: None)
-    t_warm = time.perf_counter()
-    step(batches[0], first=compiled); step(batches[-1])   # allocator, kernels, compilation: first and last shapes
-    sync(); t_warm = time.perf_counter() - t_warm
-    compiled = compiled and model._compiled_call_impl is not None   # train_step runs eagerly if compiling failed
-    if dev.startswith('cuda'): torch.cuda.reset_peak_memory_stats()
-    t0 = time.perf_counter()
-    for b in batches: step(b)
-    sync(); sec = time.perf_counter() - t0
+    "Train one variant over the given samples with the trainer itself (`build_run`, `train_step`, `optimizer_step`) and measure it."
+    import contextlib, dataclasses, io, warnings, torch
+    from minimind_sft.model import count_parameters
+    from minimind_sft.trainer import autocast_for, build_run, epoch_batches, optimizer_step, train_step, unwrap
+    dev = spec['device']
+    with tempfile.TemporaryDirectory(prefix='bench-') as work, warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # from random weights, as MiniMind's row
+        cfg = dataclasses.replace(_bench_config(spec), data_path=str(_samples_file(spec, Path(work))), val_data_path=None,
+                                  out_dir=f'{work}/out', cache_dir=spec['cache_dir'], device=dev, from_weight='none', epochs=1,
+                                  max_steps=0, resume=False, num_workers=0, use_wandb=False, freeze_embeddings=False, seed=0)
+        with contextlib.redirect_stdout(io.StringIO()): run = build_run(cfg)   # the trainer's model, batching, optimizer
+        batches = [b for b, _ in epoch_batches(run, 0)]
+        compiled = run.compile_pending
+        def step(batch, first=False):
+            _, _, loss = train_step(run.model, *batch, autocast=run.autocast, first_compiled=first)   # the trainer's loss ...
+            optimizer_step(run, loss)                                                               # ... and optimizer step
+        sync = torch.cuda.synchronize if dev.startswith('cuda') else (lambda: None)
+        t_warm = time.perf_counter()
+        step(batches[0], first=compiled); step(batches[-1])   # allocator, kernels, compilation: first and last shapes
+        sync(); t_warm = time.perf_counter() - t_warm
+        run.state.step = 0   # the timed pass is the run's epoch, its schedule from the start
+        model = unwrap(run.model)
+        compiled = compiled and model._compiled_call_impl is not None   # train_step runs eagerly if compiling failed
+        if dev.startswith('cuda'): torch.cuda.reset_peak_memory_stats()
+        t0 = time.perf_counter()
+        for b in batches: step(b)
+        sync(); sec = time.perf_counter() - t0
+        lengths = np.asarray(run.plan.dataset.lengths)   # tokens per sample, cut at max_seq_len
     if dev.startswith('cuda'): peak = torch.cuda.max_memory_allocated() / 2**20
     else: peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n_params = count_parameters(model)
-    loss_tokens = int(sum(int(b[2].sum()) for b in batches))
+    loss_tokens = int(sum(int(b.loss_mask.sum()) for b in batches))
+    note = autocast_for(cfg.dtype, dev)[1]
     dtype_run = cfg.dtype if note is None else 'float32'
     if cfg.dtype == 'bfloat16' and note is not None: dtype_run = 'float32 (no bf16 units)'
     if cfg.use_compile and not compiled: dtype_run += ', uncompiled'
-    return dict(seconds=sec, samples=len(idx), real_tokens=int((lengths - 1).sum()), loss_tokens=loss_tokens,
-                computed_tokens=int(sum(b[0].numel() for b in batches)), steps=len(batches), peak_mib=peak,
-                flops=_flops(n_params, lm, lengths, loss_tokens), params=n_params, dtype_run=dtype_run,
+    return dict(seconds=sec, samples=len(lengths), real_tokens=int((lengths - 1).sum()), loss_tokens=loss_tokens,
+                computed_tokens=int(sum(b.input_ids.numel() for b in batches)), steps=len(batches), peak_mib=peak,
+                flops=_flops(n_params, model.config, lengths, loss_tokens), params=n_params, dtype_run=dtype_run,
                 warmup_seconds=t_warm, model=f"{spec['preset']} ({n_params / 1e6:.1f}M)")
 
 def _variant_main():
     spec = json.loads(sys.argv[1])
     print('RESULT ' + json.dumps(_run_variant(spec)))
 
-# MiniMind's train_full_sft.py run as it is, from random weights (its script loads pretrained weights with
-# strict=False: an empty state dict keeps its initialisation), noting when each forward pass starts.
-_MINIMIND_WRAPPER = r'''
+# A MiniMind script run as it is, from random weights, noting when each forward pass of its model starts: the program,
+# with SETUP (what the script needs before it runs) and the model class it times filled in by `_wrapper`
+_WRAPPER = r'''
 import importlib.machinery, json, resource, runpy, sys, time, types, torch
-for name in ('pandas', 'sklearn', 'sklearn.model_selection'):  # imported by MiniMind's files, unused by its SFT path
-    try: __import__(name)
-    except ImportError:
-        sys.modules[name] = types.ModuleType(name); sys.modules[name].__spec__ = importlib.machinery.ModuleSpec(name, None)
-if not hasattr(sys.modules['sklearn.model_selection'], 'train_test_split'): sys.modules['sklearn.model_selection'].train_test_split = None
-sys.path.insert(0, '.')
-from model.model import MiniMindLM
-out, starts, forward = sys.argv[1], [], MiniMindLM.forward
+SETUP
+Model = getattr(__import__(MODEL_MODULE, fromlist=[MODEL_CLASS]), MODEL_CLASS)
+out, starts, forward = sys.argv[1], [], Model.forward
 def timed_forward(self, *args, **kwargs):
     if torch.cuda.is_available(): torch.cuda.synchronize()
     starts.append(time.perf_counter())
     return forward(self, *args, **kwargs)
-MiniMindLM.forward = timed_forward
-load = torch.load
-torch.load = lambda f, *a, **k: {} if str(f).startswith('./out/pretrain_') else load(f, *a, **k)
+Model.forward = timed_forward
 sys.argv = ['train_full_sft.py', *sys.argv[2:]]
 runpy.run_path('train_full_sft.py', run_name='__main__')
 if torch.cuda.is_available(): torch.cuda.synchronize()
@@ -282,53 +286,100 @@ peak = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() el
 json.dump(dict(starts=starts, end=end, peak_mib=peak), open(out, 'w'))
 '''
 
-def find_minimind(path: str | Path | None = None) -> Path | None:
-    "A MiniMind git repository (a clone or a bare mirror) that has `MINIMIND_COMMIT`: `path`, $MINIMIND_REPO, or ../minimind."
+def _wrapper(setup: str, module: str, cls: str) -> str:
+    "The timing program for a script whose model class is `module.cls`."
+    return _WRAPPER.replace('SETUP', setup.strip()).replace('MODEL_MODULE', repr(module)).replace('MODEL_CLASS', repr(cls))
+
+# MiniMind's train_full_sft.py (early 2025): its files import pandas and sklearn, unused by its SFT path, and it loads
+# pretrained weights with strict=False, so an empty state dict keeps its initialisation
+_MINIMIND_WRAPPER = _wrapper(r'''
+for name in ('pandas', 'sklearn', 'sklearn.model_selection'):
+    try: __import__(name)
+    except ImportError:
+        sys.modules[name] = types.ModuleType(name); sys.modules[name].__spec__ = importlib.machinery.ModuleSpec(name, None)
+if not hasattr(sys.modules['sklearn.model_selection'], 'train_test_split'): sys.modules['sklearn.model_selection'].train_test_split = None
+sys.path.insert(0, '.')
+load = torch.load
+torch.load = lambda f, *a, **k: {} if str(f).startswith('./out/pretrain_') else load(f, *a, **k)
+''', 'model.model', 'MiniMindLM')
+
+def find_minimind(path: str | Path | None = None, commit: str = MINIMIND_COMMIT) -> Path | None:
+    "A MiniMind git repository (a clone or a bare mirror) that has `commit`: `path`, $MINIMIND_REPO, or ../minimind."
     here = _repo_data().parent
     for p in ([path] if path else [os.environ.get('MINIMIND_REPO'), here.parent/'minimind']):
-        if p and subprocess.run(['git', '-C', str(p), 'cat-file', '-e', f'{MINIMIND_COMMIT}^{{commit}}'],
+        if p and subprocess.run(['git', '-C', str(p), 'cat-file', '-e', f'{commit}^{{commit}}'],
                                 capture_output=True).returncode == 0:
             return Path(p)
     return None
 
+def _export(repo, commit: str, folder: Path, paths=('model', 'dataset', 'trainer')):
+    "The folders `paths` (`()`: everything) of `repo` at `commit` in `folder`; git archive, so a bare mirror will do."
+    import io, tarfile
+    tar = subprocess.run(['git', '-C', str(repo), 'archive', commit, *paths], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(tar)) as t: t.extractall(folder, filter='data')
+
+# MiniMind-3's trainer/train_full_sft.py (from random weights with --from_weight none): its SFTDataset reads JSONL
+# through Hugging Face `datasets`, not a dependency here, so a stub does exactly that reading
+_MINIMIND3_WRAPPER = _wrapper(r'''
+KEYS = ('role', 'content', 'reasoning_content', 'tools', 'tool_calls')
+def load_dataset(kind, data_files, split='train', features=None):
+    as_text = lambda v: v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+    rows = [json.loads(l) for l in open(data_files, encoding='utf-8') if l.strip()]
+    return [{'conversations': [{k: as_text(m.get(k)) for k in KEYS} for m in r['conversations']]} for r in rows]
+stub = types.ModuleType('datasets'); stub.load_dataset = load_dataset
+stub.Features = stub.Sequence = stub.Value = lambda *a, **k: None
+sys.modules['datasets'] = stub
+sys.path.insert(0, '..')
+''', 'model.model_minimind', 'MiniMindForCausalLM')
+
 def _run_minimind(spec: dict) -> dict:
-    "Train the samples with MiniMind's own train_full_sft.py (exported to a temporary folder) and measure it."
-    import io, tarfile, torch
+    "Train the samples with the generation's own MiniMind script (MiniMind's train_full_sft.py, or MiniMind-3's) and measure it."
+    import torch
     from minimind_sft.data import SFTDataset
-    from minimind_sft.model import MiniMindLM, count_parameters
+    from minimind_sft.generations import generation
+    from minimind_sft.model import count_parameters
     from minimind_sft.tokenizer import load_tokenizer
     from minimind_sft.trainer import lm_config
-    cfg, bs, dev = _bench_config(spec), spec['batch_size'], spec['device']
+    cfg, bs, dev, gen3 = _bench_config(spec), spec['batch_size'], spec['device'], spec['variant'].get('gen3', False)
     ds = SFTDataset(spec['data_path'], load_tokenizer(cfg.tokenizer_path), spec['max_seq_len'], pad_to_max=False,
                     cache_dir=spec['cache_dir'], verbose=False)
-    lines = [l for l in Path(spec['data_path']).read_text(encoding='utf-8').splitlines() if l.strip()]
     idx = spec['samples']
     if len(idx) <= bs: raise ValueError(f"MiniMind's row needs more than one batch: {len(idx)} samples, batch {bs}")
+    flags = ['--device', dev if dev.startswith('cuda') else 'cpu', '--batch_size', str(bs), '--max_seq_len', str(spec['max_seq_len']),
+             '--epochs', '1', '--log_interval', '1000000', '--save_interval', '1000000']
     with tempfile.TemporaryDirectory(prefix='minimind-') as work:
         work = Path(work)
-        tar = subprocess.run(['git', '-C', spec['minimind'], 'archive', MINIMIND_COMMIT], capture_output=True, check=True).stdout
-        with tarfile.open(fileobj=io.BytesIO(tar)) as t: t.extractall(work, filter='data')
-        shutil.rmtree(work/'model'/'minimind_tokenizer')
-        shutil.copytree(cfg.tokenizer_path, work/'model'/'minimind_tokenizer')   # our tokenizer, where its script looks
-        (work/'sft.jsonl').write_text(''.join(lines[i] + '\n' for i in idx), encoding='utf-8')   # read in file order
-        (work/'bench_wrapper.py').write_text(_MINIMIND_WRAPPER)
-        args = ['--device', dev if dev.startswith('cuda') else 'cpu', '--dtype', 'bfloat16' if dev.startswith('cuda') else 'float32',
-                '--batch_size', str(bs), '--max_seq_len', str(spec['max_seq_len']), '--dim', str(cfg.dim),
-                '--n_layers', str(cfg.n_layers), '--data_path', 'sft.jsonl', '--out_dir', 'out', '--epochs', '1',
-                '--log_interval', '1000000', '--save_interval', '1000000'] + (['--use_moe', 'True'] if cfg.use_moe else [])
-        r = subprocess.run([sys.executable, 'bench_wrapper.py', 'timing.json', *args], cwd=work, capture_output=True, text=True,
+        _samples_file(spec, work)   # sft.jsonl
+        if gen3:   # trainer/train_full_sft.py, its tokenizer in model/, from random weights
+            _export(spec['minimind'], MINIMIND3_COMMIT, work)
+            run_in, wrapper = work/'trainer', _MINIMIND3_WRAPPER
+            flags += ['--dtype', 'bfloat16', '--hidden_size', str(cfg.dim), '--num_hidden_layers', str(cfg.n_layers),
+                      '--use_moe', str(int(cfg.use_moe)), '--data_path', '../sft.jsonl', '--save_dir', '../out',
+                      '--from_weight', 'none', '--num_workers', '0']
+        else:      # train_full_sft.py with our tokenizer where it looks for its own
+            _export(spec['minimind'], MINIMIND_COMMIT, work, paths=())
+            shutil.rmtree(work/'model'/'minimind_tokenizer')
+            shutil.copytree(cfg.tokenizer_path, work/'model'/'minimind_tokenizer')
+            run_in, wrapper = work, _MINIMIND_WRAPPER
+            flags += ['--dtype', 'bfloat16' if dev.startswith('cuda') else 'float32', '--dim', str(cfg.dim),
+                      '--n_layers', str(cfg.n_layers), '--data_path', 'sft.jsonl', '--out_dir', 'out'] + (['--use_moe', 'True'] if cfg.use_moe else [])
+        (run_in/'bench_wrapper.py').write_text(wrapper)
+        r = subprocess.run([sys.executable, 'bench_wrapper.py', 'timing.json', *flags], cwd=run_in, capture_output=True, text=True,
                            env={**os.environ, 'PYTHONWARNINGS': 'ignore'})
-        if r.returncode: raise RuntimeError(f"MiniMind's train_full_sft.py failed:\n{r.stderr[-3000:]}")
-        t = json.loads((work/'timing.json').read_text())
-    timed = idx[bs:]   # its first batch is the warm-up: timed from the second forward pass to the end
+        if r.returncode: raise RuntimeError(f"MiniMind's {'trainer/' if gen3 else ''}train_full_sft.py failed:\n{r.stderr[-3000:]}")
+        t = json.loads((run_in/'timing.json').read_text())
+    # its first batch is the warm-up, timed from the second forward pass to the end: MiniMind reads the file in order, so
+    # that batch is the first `bs` samples; MiniMind-3 draws at random, so the batch's share is taken off by count
+    timed, share = (idx, (len(t['starts']) - 1) / len(t['starts'])) if gen3 else (idx[bs:], 1.0)
     lengths = ds.lengths[timed]
     loss_tokens = int(sum(int(ds[i][2].sum()) for i in timed))
-    with torch.device('meta'): n_params = count_parameters(MiniMindLM(lm_config(cfg)))
-    return dict(seconds=t['end'] - t['starts'][1], samples=len(timed), real_tokens=int((lengths - 1).sum()),
-                loss_tokens=loss_tokens, computed_tokens=len(timed) * (spec['max_seq_len'] - 1), steps=len(t['starts']) - 1,
-                peak_mib=t['peak_mib'], flops=_flops(n_params, lm_config(cfg), lengths, loss_tokens), params=n_params,
-                dtype_run='bfloat16' if dev.startswith('cuda') else 'float32', warmup_seconds=t['starts'][1] - t['starts'][0],
-                model=f"{spec['preset']} ({n_params / 1e6:.1f}M)", first_batch_untimed=True)
+    with torch.device('meta'): n_params = count_parameters(generation(cfg.arch).build(lm_config(cfg)))
+    return dict(seconds=t['end'] - t['starts'][1], samples=round(len(timed) * share), real_tokens=int((lengths - 1).sum() * share),
+                loss_tokens=int(loss_tokens * share), computed_tokens=round(len(timed) * share) * (spec['max_seq_len'] - 1),
+                steps=len(t['starts']) - 1, peak_mib=t['peak_mib'], flops=_flops(n_params, lm_config(cfg), lengths, loss_tokens) * share,
+                params=n_params, dtype_run='bfloat16' if dev.startswith('cuda') else 'float32',
+                warmup_seconds=t['starts'][1] - t['starts'][0], model=f"{spec['preset']} ({n_params / 1e6:.1f}M)",
+                first_batch_untimed=True)
 
 def _check_device(device: str):
     "Fail before any variant runs when `device` cannot be used here."
@@ -401,6 +452,9 @@ def bench_train(preset: str = 'small', # settings.ini preset for the dense rows
                 moe_samples: int = 64, # the MoE rows train on the first this many of the same samples
                 minimind: str | Path | None = None, # MiniMind git repository (default: $MINIMIND_REPO or ../minimind)
                 rounds: int = 1, # runs of every variant, in alternating order (A B C, then C B A, ...); a row keeps its fastest
+                minimind3_preset: str = 'minimind3', # preset of the MiniMind-3 rows (with its tokenizer from the MiniMind repository)
+                minimind3_dim: int = 512, # their width ...
+                minimind3_layers: int = 8, # ... and depth
                 ) -> dict:
     """Print and return the variants table: the same samples trained many ways, each in a fresh process.
     A line is printed as each variant ends; one that fails does not stop the others, and the call raises at the end."""
@@ -418,11 +472,14 @@ def bench_train(preset: str = 'small', # settings.ini preset for the dense rows
     meta = dict(data=Path(data_path).name, preset=preset, moe_preset=moe_preset, batch_size=batch_size, max_seq_len=max_seq_len,
                 where=card or f"{cpu_name()}, {torch.get_num_threads()} threads", torch=torch.__version__,
                 peak_tflops=next((v for k, v in PEAK_BF16_TFLOPS.items() if card and k in card), None),
-                minimind_commit=MINIMIND_COMMIT, rounds=rounds)
-    repo = find_minimind(minimind)
-    skipped = {n: (f"no MiniMind repository with commit {MINIMIND_COMMIT[:7]} at {minimind}" if minimind else
-                   f"no MiniMind repository: clone github.com/jingyaogong/minimind, pass --minimind PATH or set MINIMIND_REPO")
-               for n in names if repo is None and BENCH_VARIANTS[n].get('minimind')}
+                minimind_commit=MINIMIND_COMMIT, minimind3_commit=MINIMIND3_COMMIT, rounds=rounds)
+    repo, repo3 = find_minimind(minimind), find_minimind(minimind, MINIMIND3_COMMIT)
+    def missing(commit): return (f"no MiniMind repository with commit {commit[:7]} at {minimind}" if minimind else
+                                 f"no MiniMind repository with commit {commit[:7]}: clone github.com/jingyaogong/minimind, "
+                                 f"pass --minimind PATH or set MINIMIND_REPO")
+    skipped = {n: missing(MINIMIND_COMMIT) for n in names if repo is None and BENCH_VARIANTS[n].get('minimind')
+               and not BENCH_VARIANTS[n].get('gen3')}
+    skipped.update({n: missing(MINIMIND3_COMMIT) for n in names if repo3 is None and BENCH_VARIANTS[n].get('gen3')})
     names = [n for n in names if n not in skipped]
     rows, failed, done, t0 = {}, {}, [], time.perf_counter()
     table = lambda: _table({n: rows[n] for n in names if n in rows}, failed, meta, skipped)   # rows in the order of `names`
@@ -442,11 +499,15 @@ def bench_train(preset: str = 'small', # settings.ini preset for the dense rows
     with tempfile.TemporaryDirectory() as cache:
         ds = SFTDataset(data_path, load_tokenizer(cfg.tokenizer_path), max_seq_len, pad_to_max=False, cache_dir=cache, verbose=False)
         idx = np.random.default_rng(seed).permutation(len(ds))[:samples].tolist()
+        if repo3 is not None and any(BENCH_VARIANTS[n].get('gen3') for n in names):   # MiniMind-3's tokenizer, from its repository
+            _export(repo3, MINIMIND3_COMMIT, Path(cache)/'minimind3')
         def spec(name):
             v = BENCH_VARIANTS[name]
-            return dict(variant=v, preset=moe_preset if v.get('moe') else preset, batch_size=batch_size, max_seq_len=max_seq_len,
+            p = (minimind3_preset if v.get('gen3') else moe_preset if v.get('moe') else preset)
+            over = dict(dim=minimind3_dim, n_layers=minimind3_layers, tokenizer_path=str(Path(cache)/'minimind3'/'model')) if v.get('gen3') else {}
+            return dict(variant=v, preset=p, overrides=over, batch_size=batch_size, max_seq_len=max_seq_len,
                         data_path=data_path, cache_dir=cache, samples=idx[:moe_samples] if v.get('moe') else idx, device=device,
-                        minimind=str(repo) if repo else None)
+                        minimind=str(repo3 if v.get('gen3') else repo) if (repo3 if v.get('gen3') else repo) else None)
         specs = {name: spec(name) for name in names}
         for r in range(rounds):
             _run_variants({n: specs[n] for n in (names if r % 2 == 0 else names[::-1]) if n not in failed}, keep)
@@ -463,19 +524,23 @@ def format_bench(res: dict) -> str:
     best = f", the fastest of {m['rounds']} runs of each row in alternating order" if m.get('rounds', 1) > 1 else ''
     out = [f"training samples of {m['data']}, batch {m['batch_size']}, max_seq_len {m['max_seq_len']}, "
            f"on {m['where']}, torch {m['torch']}{best}:"]
-    head = (f"  {'variant':34} {'params':>7} {'samples':>7} {'dtype run':26} {'s/sample':>9} {'non-pad tok/s':>14} "
+    w = max([34, *map(len, rows), *map(len, res.get('failed', {})), *map(len, res.get('skipped', {}))])   # the variant column
+    head = (f"  {'variant':{w}} {'params':>7} {'samples':>7} {'dtype run':26} {'s/sample':>9} {'non-pad tok/s':>14} "
             f"{'loss tok/s':>11} {'x MiniMind':>10} {'peak MiB':>9}")
     out.append(head + (f" {'MFU':>6}" if m['peak_tflops'] else ''))
     for name, r in rows.items():
-        line = (f"  {name:34} {r['params']/1e6:6.1f}M {r['samples']:7} {r['dtype_run']:26} {r['seconds']/r['samples']:9.4f} "
+        line = (f"  {name:{w}} {r['params']/1e6:6.1f}M {r['samples']:7} {r['dtype_run']:26} {r['seconds']/r['samples']:9.4f} "
                 f"{r['nonpad_tokens_per_sec']:14,.0f} {r['loss_tokens_per_sec']:11,.0f} {r['ratio']:10.2f} {r['peak_mib']:9,.0f}")
         out.append(line + (f" {r['mfu']:6.1%}" if m['peak_tflops'] else ''))
     if m['peak_tflops']: out.append(f"  MFU against {m['where']}'s dense bf16 peak of {m['peak_tflops']:.0f} TFLOP/s")
-    for name, err in res.get('failed', {}).items(): out.append(f"  {name:34} FAILED: {err.splitlines()[-1]}")
-    for name, why in res.get('skipped', {}).items(): out.append(f"  {name:34} skipped: {why}")
+    for name, err in res.get('failed', {}).items(): out.append(f"  {name:{w}} FAILED: {err.splitlines()[-1]}")
+    for name, why in res.get('skipped', {}).items(): out.append(f"  {name:{w}} skipped: {why}")
     if any(r.get('first_batch_untimed') for r in rows.values()):
         out.append(f"  MiniMind rows: its own train_full_sft.py at commit {m['minimind_commit'][:7]}, same samples in the "
                    f"same order, its first batch untimed (the warm-up)")
+        if m.get('minimind3_commit') and any(n.startswith('MiniMind-3') and r.get('first_batch_untimed') for n, r in rows.items()):
+            out.append(f"  MiniMind-3 rows: its own trainer/train_full_sft.py at commit {m['minimind3_commit'][:7]}, same samples in "
+                       f"its own random order, the first batch's share untimed")
     for p, name in m.get('ratio_to', {}).items():
         if not rows[name].get('first_batch_untimed'):
             out.append(f"  'x MiniMind' of the {p} model is against {name!r}: MiniMind's own row did not run")
@@ -622,10 +687,11 @@ def main(argv: list[str] | None = None):
     d.add_argument('--data_path', default=None); d.add_argument('--tokenizer_path', default=None)
     d.add_argument('--max_length', type=int, default=512); d.add_argument('--lines', type=int, default=1_000_000)
     d.add_argument('--workdir', default=None)
-    m = sub.add_parser('model', help='MiniMindLM forward+backward tokens/s (fp32) and the MoE / dense step-time ratio')
+    m = sub.add_parser('model', help="a generation's model: forward+backward tokens/s (fp32) and the MoE / dense step-time ratio")
     m.add_argument('--batch_size', type=int, default=8); m.add_argument('--seq_len', type=int, default=512)
     m.add_argument('--steps', type=int, default=3); m.add_argument('--dim', type=int, default=512)
     m.add_argument('--n_layers', type=int, default=8); m.add_argument('--device', default='cpu')
+    m.add_argument('--arch', default='minimind', help='the model generation: minimind or minimind3')
     t = sub.add_parser('train', help="the same samples trained many ways (MiniMind's own script, padding, grouping, packing, ...)")
     t.add_argument('--preset', default='small'); t.add_argument('--batch_size', type=int, default=8)
     t.add_argument('--max_seq_len', type=int, default=512); t.add_argument('--samples', type=int, default=256)
@@ -656,7 +722,7 @@ def main(argv: list[str] | None = None):
     elif args.what == 'data':
         bench_data(args.data_path, args.tokenizer_path, args.max_length, args.lines, args.workdir)
     else:
-        bench_model(args.batch_size, args.seq_len, args.steps, args.dim, args.n_layers, device=args.device)
+        bench_model(args.batch_size, args.seq_len, args.steps, args.dim, args.n_layers, device=args.device, arch=args.arch)
 
 # %% ../nbs/08_bench.ipynb #3453066c
 if __name__ == '__main__': main()

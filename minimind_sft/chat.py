@@ -9,12 +9,11 @@ from pathlib import Path
 import torch
 from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 from tqdm.auto import tqdm
-from .config import load_config, resolve_device
+from .config import resolve_device
 from .tokenizer import load_tokenizer
-from .model import MiniMindLM, _read_state_dict, config_from_state_dict, load_weights
-from .minimind3 import (  # MiniMind-3: its model, its files, its tokenizer
-    MiniMindForCausalLM, weights_generation, load_generation_weights, load_arch_tokenizer,
-    config_from_state_dict as minimind3_config_from_state_dict)
+from .model import read_state_dict
+from .generations import (  # either generation: its model, its files, its tokenizer
+    generation, model_type_generation, weights_generation, load_generation_tokenizer)
 
 # %% auto #0
 __all__ = ['default_tokenizer_path', 'load_model', 'as_messages', 'prompt_ids', 'split_reply', 'generation_config', 'eval_mode',
@@ -22,10 +21,10 @@ __all__ = ['default_tokenizer_path', 'load_model', 'as_messages', 'prompt_ids', 
            'answer_eval', 'compare', 'ChatBox']
 
 # %% ../nbs/07_chat.ipynb #3842f7be
-def default_tokenizer_path(arch: str = 'minimind', # the model's generation
+def default_tokenizer_path(arch='minimind', # the model's generation (its --arch, or a `Generation`)
                           ) -> str:
-    "The bundled tokenizer (settings.ini's `tokenizer_path`, `data/tokenizer`); for MiniMind-3 its preset's (a MiniMind checkout)."
-    try: return load_config('minimind3' if arch == 'minimind3' else None).tokenizer_path
+    "The generation's tokenizer: the bundled one (settings.ini's `tokenizer_path`, `data/tokenizer`); MiniMind-3's preset's (a MiniMind checkout)."
+    try: return generation(arch).tokenizer_path()
     except FileNotFoundError as e:
         raise FileNotFoundError(f"{e}\n  (no bundled tokenizer without the repository: pass tokenizer_path=...)") from None
 
@@ -42,20 +41,18 @@ def load_model(path, # a `.pth` / `.bin` / `.safetensors` file (either generatio
     if path.is_dir():
         if not (path/'config.json').is_file():
             raise FileNotFoundError(f"{path}: not a save_pretrained folder (no config.json); pass the .pth file instead")
-        model_type = json.loads((path/'config.json').read_text()).get('model_type')
-        model = (MiniMindForCausalLM if model_type == 'minimind3' else MiniMindLM).from_pretrained(str(path))
-    else:
-        try: sd = _read_state_dict(path)
-        except Exception as e: raise ValueError(f"{path}: cannot read weights from this file ({e})") from None
-        if not isinstance(sd, dict): raise ValueError(f"{path}: expected a state dict, found a {type(sd).__name__}")
-        try:
-            if weights_generation(sd) == 'minimind3':   # MiniMind-3: its own model, the size from the shapes
-                model = load_generation_weights(MiniMindForCausalLM(minimind3_config_from_state_dict(sd, **config)), sd)
-            else: model = load_weights(MiniMindLM(config_from_state_dict(sd, **config)), sd, strict=True)
+        try: gen = model_type_generation(json.loads((path/'config.json').read_text()).get('model_type'))
         except ValueError as e: raise ValueError(f"{path}: {e}") from None
-    arch = 'minimind3' if isinstance(model, MiniMindForCausalLM) else 'minimind'
-    if tokenizer_path is None: tokenizer_path = path if path.is_dir() and _has_tokenizer(path) else default_tokenizer_path(arch)
-    tokenizer = load_arch_tokenizer(tokenizer_path, arch)   # MiniMind-3's model needs MiniMind-3's tokenizer
+        model = gen.model_class.from_pretrained(str(path))
+    else:
+        try: sd = read_state_dict(path)
+        except Exception as e: raise ValueError(f"{path}: cannot read weights from this file ({e})") from None
+        try:   # the file's generation, its size from the shapes, strict loading
+            gen = weights_generation(sd)
+            model = gen.load_weights(gen.build(gen.config_from_weights(sd, **config)), sd, True)
+        except ValueError as e: raise ValueError(f"{path}: {e}") from None
+    if tokenizer_path is None: tokenizer_path = path if path.is_dir() and _has_tokenizer(path) else default_tokenizer_path(gen)
+    tokenizer = load_generation_tokenizer(tokenizer_path, gen)   # MiniMind-3's model needs MiniMind-3's tokenizer
     if len(tokenizer) > model.config.vocab_size:
         raise ValueError(f"the tokenizer in {tokenizer_path} has {len(tokenizer)} tokens; the model in {path} only {model.config.vocab_size}")
     device = resolve_device(device)

@@ -97,7 +97,7 @@ class TrainConfig:
     warmup_iters: int  # optimizer steps of linear warmup
     log_interval: int  # optimizer steps between log lines
     save_interval: int  # optimizer steps between weight saves
-    local_rank: int  # local process rank (set by the launcher)
+    local_rank: int  # MiniMind's flag, accepted so its command lines run; torchrun's LOCAL_RANK is what is read
     dim: int  # model hidden size
     n_layers: int  # transformer blocks
     max_seq_len: int  # maximum tokens per sample (longer samples are truncated)
@@ -112,7 +112,7 @@ class TrainConfig:
     resume: str  # True: continue from the newest valid resume checkpoint (fail if none); auto: the same if there is one, else start fresh; False: start fresh
     checkpoint_path: Optional[str]  # resume checkpoint (default {out_dir}/resume_{dim}{_moe}.pth)
     keep_checkpoints: int  # resume checkpoints kept on disk, the newest included (an older one is the fallback for a damaged newest)
-    allow_data_change: bool  # let --resume continue although the data or tokenizer changed since the checkpoint (warns)
+    allow_data_change: bool  # let --resume continue although the data, the tokenizer or the code that makes samples changed since the checkpoint (warns)
     max_bad_steps: int  # consecutive optimizer steps with a non-finite loss or gradient norm (each skipped) before the run stops
     val_data_path: Optional[str]  # validation data (MiniMind JSONL, the stage's format); none = no validation
     eval_interval: int  # optimizer steps between validations (0 = at the end of each epoch)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #2cbf296a
 from __future__ import annotations
-import array, difflib, hashlib, json, os, shutil, time
+import array, difflib, hashlib, inspect, json, os, shutil, time, types
 from pathlib import Path
 from typing import Iterator
 import numpy as np
@@ -13,9 +13,9 @@ from torch.utils.data import Dataset
 from .tokenizer import SPECIAL_TOKENS
 
 # %% auto #0
-__all__ = ['ROLES', 'TOOL_ROLES', 'CACHE_VERSION', 'DataError', 'check_conversation', 'iter_lines', 'parse_line', 'scan_jsonl',
-           'format_problems', 'assistant_markers', 'reference_loss_mask', 'loss_masks', 'chat_messages',
-           'template_has_tools', 'ChatRenderer', 'tokenizer_fingerprint', 'cache_key', 'default_cache_dir',
+__all__ = ['ROLES', 'TOOL_ROLES', 'DataError', 'check_conversation', 'iter_lines', 'parse_line', 'scan_jsonl', 'format_problems',
+           'assistant_markers', 'reference_loss_mask', 'loss_masks', 'chat_messages', 'template_has_tools',
+           'ChatRenderer', 'tokenizer_fingerprint', 'sample_code_fingerprint', 'cache_key', 'default_cache_dir',
            'encode_plain', 'encode_and_mask', 'special_strings', 'ChunkPreparer', 'default_num_proc', 'file_sha256',
            'check_cache', 'prepare_sft', 'SFTCache', 'pad_and_shift', 'SFTDataset', 'PerSampleSFTDataset',
            'token_pieces', 'mask_html', 'sample_html', 'mask_explorer', 'check_text', 'parse_text_line',
@@ -286,8 +286,6 @@ class ChatRenderer:
         return text
 
 # %% ../nbs/02_data.ipynb #0f130ebd
-CACHE_VERSION = 2
-
 def _file_fingerprint(path: Path) -> dict:
     st = path.stat()
     h = hashlib.sha256()
@@ -310,13 +308,56 @@ def tokenizer_fingerprint(tokenizer) -> str:
     h.update(json.dumps([tokenizer.bos_token, tokenizer.eos_token, tokenizer.pad_token]).encode())
     return h.hexdigest()
 
+def _ours(obj) -> bool:
+    "A function or class of this package or of the notebook / script being run: code a researcher may edit."
+    module = getattr(obj, '__module__', None) or ''
+    return (inspect.isfunction(obj) or inspect.isclass(obj)) and (module.split('.')[0] == 'minimind_sft' or module == '__main__')
+
+def _functions(obj) -> list[types.FunctionType]:
+    "The function itself, or every method (properties, static and class methods too) of a class."
+    if inspect.isfunction(obj): return [obj]
+    found = []
+    for v in vars(obj).values():
+        v = getattr(v, '__func__', None) or getattr(v, 'fget', None) or v
+        if inspect.isfunction(v): found.append(v)
+    return found
+
+def _names(code: types.CodeType):
+    "Every global or attribute name a code object and the functions nested in it refer to."
+    yield from code.co_names
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType): yield from _names(c)
+
+def _source(obj) -> str:
+    "A function's source (its bytecode where no source is kept, as under exec); a class's plain attributes and methods."
+    if inspect.isclass(obj):
+        plain = sorted((k, v) for k, v in vars(obj).items() if not k.startswith('__') and isinstance(v, (str, int, float, tuple)))
+        return repr(plain) + ''.join(map(_source, _functions(obj)))
+    try: return inspect.getsource(obj)
+    except (OSError, TypeError): return obj.__code__.co_code.hex()
+
+def sample_code_fingerprint(*roots) -> str:
+    "sha256 of the source of `roots` and of every function and class of this package (or notebook) they use, transitively."
+    seen, todo = {}, list(roots)
+    while todo:
+        obj = todo.pop()
+        key = f"{obj.__module__}.{obj.__qualname__}"
+        if key in seen: continue
+        seen[key] = _source(obj)
+        for fn in _functions(obj):
+            todo += [ref for n in set(_names(fn.__code__)) if _ours(ref := fn.__globals__.get(n))]
+        if inspect.isclass(obj): todo += [b for b in obj.__mro__[1:] if _ours(b)]
+    h = hashlib.sha256()
+    for key in sorted(seen): h.update(f"{key}\n{seen[key]}\n".encode())
+    return h.hexdigest()
+
 def cache_key(jsonl_path, tokenizer, max_length: int, skip_bad_lines: bool = False,
-              kind: str = 'sft', # what the samples are made for (`ChunkPreparer.kind`): the same file gets one cache per kind
+              preparer=None, # how lines become samples (default `ChunkPreparer`): one cache per preparer and per version of its code
              ) -> str:
-    "The hash that names a cache: data file, tokenizer, max_length, options, kind of data and format version."
-    desc = dict(v=CACHE_VERSION, data=_file_fingerprint(Path(jsonl_path)), tok=tokenizer_fingerprint(tokenizer),
-                max_length=max_length, skip=skip_bad_lines)
-    if kind != 'sft': desc['kind'] = kind
+    "The hash that names a cache: data file, tokenizer, max_length, options, and the code that makes and stores the samples."
+    preparer = preparer or ChunkPreparer
+    desc = dict(data=_file_fingerprint(Path(jsonl_path)), tok=tokenizer_fingerprint(tokenizer), max_length=max_length,
+                skip=skip_bad_lines, kind=preparer.kind, code=sample_code_fingerprint(preparer, _build_cache))
     return hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).hexdigest()[:16]
 
 def default_cache_dir(jsonl_path) -> Path:
@@ -440,9 +481,10 @@ def _build_cache(jsonl_path: Path, tokenizer, max_length: int, out: Path, skip_b
                                                + format_problems(jsonl_path, problems, n_bad))
     for name, arr in (('offsets', offsets), ('lines', lines), ('byte_offsets', byte_offsets)):
         np.save(out/f'{name}.npy', np.frombuffer(arr, dtype=np.int64))
-    meta = dict(version=CACHE_VERSION, kind=preparer.kind, source=str(jsonl_path), max_length=max_length, id_dtype=np.dtype(_id_dtype(tokenizer)).name,
+    meta = dict(kind=preparer.kind, source=str(jsonl_path), max_length=max_length, id_dtype=np.dtype(_id_dtype(tokenizer)).name,
                 lines=n_lines, skipped=n_bad, skipped_examples=[f"{jsonl_path}:{ln}: {p}" for ln, p in problems], **counts,
                 data_sha256=file_sha256(jsonl_path), tokenizer_sha256=tokenizer_fingerprint(tokenizer),
+                code_sha256=sample_code_fingerprint(preparer, _build_cache),
                 files={f.name: file_sha256(f) for f in sorted(out.iterdir())})
     (out/'meta.json').write_text(json.dumps(meta, indent=1, ensure_ascii=False))   # written last: the mark of a complete build
     return meta
@@ -487,7 +529,7 @@ def prepare_sft(jsonl_path: str | Path, # MiniMind JSONL data
     if not tokenizer.is_fast: raise ValueError("prepare_sft needs a fast (Rust) tokenizer")
     root = Path(cache_dir) if cache_dir else default_cache_dir(path)
     kind = '' if preparer.kind == 'sft' else f'{preparer.kind}-'
-    final = root/f"{path.stem}-{kind}{cache_key(path, tokenizer, max_length, skip_bad_lines, preparer.kind)}"
+    final = root/f"{path.stem}-{kind}{cache_key(path, tokenizer, max_length, skip_bad_lines, preparer)}"
     rank, world, local_rank = _dist_info()
     error = None
     if local_rank == 0 and root.is_dir(): _remove_stale_builds(root)
@@ -591,9 +633,10 @@ class SFTDataset(Dataset):
 
     @property
     def fingerprint(self) -> dict:
-        "sha256 of the data file's content and of the tokenizer: what a resumed run must find unchanged."
+        "sha256 of the data file's content, of the tokenizer and of the code that made the samples: what a resumed run must find unchanged."
         m = self.cache.meta
-        return dict(path=str(self.jsonl_path), data_sha256=m['data_sha256'], tokenizer_sha256=m['tokenizer_sha256'])
+        return dict(path=str(self.jsonl_path), data_sha256=m['data_sha256'], tokenizer_sha256=m['tokenizer_sha256'],
+                    code_sha256=m['code_sha256'])
 
     def stats(self) -> dict:
         "Counts from the cache: samples, skipped lines, truncated samples, samples with no loss token, token totals."

@@ -14,8 +14,9 @@ from .model import (_CACHE_FIELD, Attention, FeedForward, MiniMindBlock, MiniMin
                     RMSNorm, masked_ce_sum)
 
 # %% auto #0
-__all__ = ['FUSED', 'REFERENCE', 'FusedRMSNorm', 'norm_linears', 'FusedAttention', 'swiglu', 'FusedFeedForward',
-           'FusedMiniMindBlock', 'linear_cross_entropy', 'fused_lm_forward', 'code_key', 'fuse', 'unfuse']
+__all__ = ['FUSED', 'LEAN_LMS', 'REFERENCE', 'FusedRMSNorm', 'norm_linears', 'FusedAttention', 'swiglu', 'FusedFeedForward',
+           'FusedMiniMindBlock', 'linear_cross_entropy', 'fused_lm_forward', 'code_key', 'register_lean_lm',
+           'register_lean', 'fuse', 'lean_parts', 'unfuse']
 
 # %% ../nbs/03a_fused.ipynb #a0b4d907
 def _rms_rsqrt(x, eps: float):
@@ -206,13 +207,14 @@ def linear_cross_entropy(h: torch.Tensor,  # (..., dim) final hidden states
 
 def fused_lm_forward(self, input_ids, attention_mask=None, labels=None, past_key_values=None, use_cache=None,
                      position_ids=None, logits_to_keep=0, cache=None, doc_ids=None, targets=None, loss_mask=None, **kwargs):
-    "`MiniMindLM.forward`, with `ce_sum` from `linear_cross_entropy` and no logits when `targets` are given."
-    if targets is None or labels is not None or not _plain_linears(self.output):
+    "The model's own forward (`MiniMindLM`, or another of `LEAN_LMS`), with `ce_sum` from `linear_cross_entropy` and no logits when `targets` are given."
+    head = self.get_output_embeddings()
+    if targets is None or labels is not None or not _plain_linears(head):
         return type(self).forward(self, input_ids, attention_mask, labels, past_key_values, use_cache, position_ids,
                                   logits_to_keep, cache, doc_ids, targets, loss_mask, **kwargs)
     h, cache = self.hidden_states(input_ids, attention_mask, position_ids, cache if cache is not None else past_key_values,
                                   use_cache, doc_ids)  # (B, T, dim)
-    ce_sum = linear_cross_entropy(h, self.output.weight, targets, loss_mask)
+    ce_sum = linear_cross_entropy(h, head.weight, targets, loss_mask)
     return MiniMindOutput(logits=None, aux_loss=self.moe_aux_loss(), ce_sum=ce_sum, **{_CACHE_FIELD: cache})
 
 # %% ../nbs/03a_fused.ipynb #408d2660
@@ -234,17 +236,36 @@ def code_key(fn) -> str | None:
 
 FUSED = {RMSNorm: FusedRMSNorm, Attention: FusedAttention, FeedForward: FusedFeedForward, MiniMindBlock: FusedMiniMindBlock}
 
+LEAN_LMS = [MiniMindLM]  # causal LMs whose forward `fused_lm_forward` stands in for (`register_lean_lm` adds more)
+
 def _checked_code(cls) -> list:
     "The reference functions whose code the fused version of `cls` reproduces."
-    return {MiniMindLM: [MiniMindLM.forward, masked_ce_sum]}.get(cls, [cls.forward])
+    return [cls.forward, masked_ce_sum] if cls in LEAN_LMS else [cls.forward]
 
 REFERENCE = {  # code_key of each function in `_checked_code(cls)`, as the fused versions were tested against
-    'RMSNorm': ['975c4365ab62'], 'Attention': ['2736ca34b498'], 'FeedForward': ['a03357bc7804'],
-    'MiniMindBlock': ['57a709faf250'], 'MiniMindLM': ['89a66cc79062', 'b68fd166a29c']}
+    'model.RMSNorm': ['975c4365ab62'], 'model.Attention': ['2736ca34b498'], 'model.FeedForward': ['a03357bc7804'],
+    'model.MiniMindBlock': ['57a709faf250'], 'model.MiniMindLM': ['89a66cc79062', 'b68fd166a29c']}
+
+def _ref_key(cls) -> str: return f"{cls.__module__.rsplit('.', 1)[-1]}.{cls.__name__}"   # module and class: generations share class names
+
+def register_lean_lm(cls, # a causal LM with `hidden_states`, `moe_aux_loss`, `get_output_embeddings` and the trainer's forward
+                     reference: list[str], # `code_key` of its forward and of `masked_ce_sum`, as tested against the lean loss
+                    ):
+    "Let `fuse` give `cls` the loss without logits (`fused_lm_forward`) while its code is what was tested."
+    if cls not in LEAN_LMS: LEAN_LMS.append(cls)
+    REFERENCE[_ref_key(cls)] = list(reference)
+
+def register_lean(cls, # a reference module class (of another generation's model)
+                  lean, # its lean drop-in subclass: same parameters, same numbers
+                  reference: list[str], # `code_key` of `cls.forward`, as `lean` was tested against
+                 ):
+    "Let `fuse` swap `lean` in for exact, unedited `cls` modules."
+    FUSED[cls] = lean
+    REFERENCE[_ref_key(cls)] = list(reference)
 
 # %% ../nbs/03a_fused.ipynb #9f9a069a
 def _matches_reference(cls) -> bool:
-    return [code_key(f) for f in _checked_code(cls)] == REFERENCE.get(cls.__name__)
+    return [code_key(f) for f in _checked_code(cls)] == REFERENCE.get(_ref_key(cls))
 
 def _is_fused_forward(m) -> bool:
     f = m.__dict__.get('forward')
@@ -252,11 +273,11 @@ def _is_fused_forward(m) -> bool:
 
 _SLOTS = ('attention', 'attention_norm', 'ffn_norm', 'feed_forward')  # what a block's children are meant to be
 
-def fuse(model: nn.Module, # a built MiniMindLM (before DDP or torch.compile wrap it)
+def fuse(model: nn.Module, # a built model (before DDP or torch.compile wrap it)
          warn: bool = True, # one warning naming every module left as written
         ) -> list[str]:
     "Swap the fused versions into `model` in place, for exact, unedited reference classes only; returns the modules left as written."
-    changed = {cls: not _matches_reference(cls) for cls in [*FUSED, MiniMindLM]}
+    changed = {cls: not _matches_reference(cls) for cls in [*FUSED, *LEAN_LMS]}
     left, blocks = [], set()
     for name, m in model.named_modules():
         cls, where = type(m), name or 'the model'
@@ -264,10 +285,10 @@ def fuse(model: nn.Module, # a built MiniMindLM (before DDP or torch.compile wra
         if cls in FUSED.values() or _is_fused_forward(m): continue  # fused already
         if cls in changed and (changed[cls] or 'forward' in m.__dict__):
             left.append(f"{where} ({cls.__name__}: its forward differs from the code fuse was checked against)")
-        elif cls is MiniMindLM: m.forward = types.MethodType(fused_lm_forward, m)
+        elif cls in LEAN_LMS: m.forward = types.MethodType(fused_lm_forward, m)
         elif cls in FUSED: m.__class__ = FUSED[cls]
-        elif isinstance(m, (*FUSED, MiniMindLM)):
-            base = next(b for b in (*FUSED, MiniMindLM) if isinstance(m, b))
+        elif isinstance(m, (*FUSED, *LEAN_LMS)):
+            base = next(b for b in (*FUSED, *LEAN_LMS) if isinstance(m, b))
             left.append(f"{where} ({cls.__name__}, a subclass of {base.__name__})")
         elif name.rpartition('.')[0] in blocks and name.rpartition('.')[2] in _SLOTS and not isinstance(m, MOEFeedForward):
             left.append(f"{where} ({cls.__name__}, in place of the reference module)")
@@ -275,6 +296,14 @@ def fuse(model: nn.Module, # a built MiniMindLM (before DDP or torch.compile wra
         warnings.warn(f"fuse: {len(left)} module(s) left as written, trained by their own code without the lean "
                       f"versions: " + '; '.join(left))
     return left
+
+def lean_parts(model: nn.Module) -> list[str]:
+    "What `fuse` swapped into `model`: each lean class with its count, and the loss without logits."
+    counts = {}
+    for m in model.modules():
+        if type(m) in FUSED.values(): counts[type(m).__name__] = counts.get(type(m).__name__, 0) + 1
+        if _is_fused_forward(m): counts['the loss without logits'] = 1
+    return [f"{k} x{n}" if n > 1 else k for k, n in counts.items()]
 
 def unfuse(model: nn.Module) -> nn.Module:
     "Undo `fuse`: every fused module back to its reference class."

@@ -15,14 +15,14 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForCausalLM, GenerationMixin, PretrainedConfig, PreTrainedModel
 from transformers.cache_utils import Cache, DynamicCache
 from .model import (  # the early generation's parts that MiniMind-3 shares
-    RMSNorm, rope_cos_sin, apply_rope, repeat_kv, attention_mask_4d, document_positions, document_mask, document_block_mask,
-    flex_attention_works, MiniMindOutput, causal_lm_loss, masked_ce_sum, count_parameters, weight_path, _CACHE_FIELD)
+    RMSNorm, rope_cos_sin, apply_rope, repeat_kv, attention_mask_4d, document_positions, packed_attention, additive_mask,
+    compute_dtype, read_state_dict, MiniMindOutput, causal_lm_loss, masked_ce_sum, count_parameters, weight_path,
+    _flex_attention, _is_block_mask, _is_segments, _CACHE_FIELD)
 
 # %% auto #0
-__all__ = ['GENERATIONS', 'MiniMind3Config', 'Attention', 'FeedForward', 'MOEFeedForward', 'MiniMindBlock', 'MiniMindModel',
-           'MiniMindForCausalLM', 'register_auto_classes', 'minimind3_config', 'read_state_dict', 'weights_generation',
-           'check_generation', 'config_from_state_dict', 'load_weights', 'save_weights', 'load_generation_weights',
-           'load_arch_tokenizer']
+__all__ = ['MiniMind3Config', 'Attention', 'FeedForward', 'MOEFeedForward', 'MiniMindBlock', 'MiniMindModel',
+           'MiniMindForCausalLM', 'register_auto_classes', 'minimind3_config', 'is_minimind3_state_dict',
+           'config_from_state_dict', 'load_weights', 'save_weights', 'LeanFeedForward']
 
 # %% ../nbs/03b_minimind3.ipynb #7f906bb7
 class MiniMind3Config(PretrainedConfig):
@@ -64,16 +64,6 @@ class MiniMind3Config(PretrainedConfig):
         super().__init__(**kwargs)
 
 # %% ../nbs/03b_minimind3.ipynb #78e74563
-_FLEX = None
-
-def _flex(q, k, v, block_mask, enable_gqa: bool):
-    "flex_attention, compiled once (uncompiled it runs a slow reference implementation)."
-    global _FLEX
-    if _FLEX is None:
-        from torch.nn.attention.flex_attention import flex_attention
-        _FLEX = torch.compile(flex_attention, dynamic=False)
-    return _FLEX(q, k, v, block_mask=block_mask, enable_gqa=enable_gqa)
-
 class Attention(nn.Module):
     "Grouped-query attention with a per-head RMSNorm on queries and keys before RoPE (rotate-half pairs)."
     def __init__(self, config: MiniMind3Config, layer_idx: int = 0):
@@ -97,15 +87,17 @@ class Attention(nn.Module):
         q = apply_rope(q, cos, sin, "half", heads_first=False).transpose(1, 2)  # (B, n_heads, T, hd)
         k = apply_rope(k, cos, sin, "half", heads_first=False).transpose(1, 2)  # (B, n_kv_heads, T, hd)
         if cache is not None: k, v = cache.update(k, v, self.layer_idx)  # (B, n_kv_heads, S, hd), S = past + T
-        if type(attn_mask).__name__ == "BlockMask":  # packed rows on CUDA: flex skips the tiles across documents
-            y = _flex(q, k, v, attn_mask, self.n_rep > 1)
+        dropout = self.dropout if self.training else 0.0
+        if _is_block_mask(attn_mask):  # packed rows on CUDA: flex skips the tiles across documents
+            y = _flex_attention()(q, k, v, block_mask=attn_mask, enable_gqa=self.n_rep > 1)
+        elif _is_segments(attn_mask):  # packed rows elsewhere: each document's attention on its own
+            y = attn_mask.attention(q, k, v, dropout_p=dropout)
         else:
             # CPUs read shared KV heads in place (enable_gqa); CUDA's flash kernels want them repeated
             if q.device.type != "cpu": k, v = repeat_kv(k, self.n_rep), repeat_kv(v, self.n_rep)  # (B, n_heads, S, hd)
             if torch.is_tensor(attn_mask) and attn_mask.dtype != q.dtype: attn_mask = attn_mask.to(q.dtype)
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, is_causal=attn_mask is None and T > 1,
-                                               dropout_p=self.dropout if self.training else 0.0,
-                                               enable_gqa=k.shape[1] != q.shape[1])  # (B, n_heads, T, hd)
+                                               dropout_p=dropout, enable_gqa=k.shape[1] != q.shape[1])  # (B, n_heads, T, hd)
         return self.resid_dropout(self.o_proj(y.transpose(1, 2).reshape(B, T, -1)))  # (B, T, hidden)
 
 # %% ../nbs/03b_minimind3.ipynb #ae87f1be
@@ -175,21 +167,15 @@ class MiniMindModel(nn.Module):
         self.gradient_checkpointing = False
 
     def attention_mask(self, input_ids, attention_mask, past_len: int, doc_ids, dtype):
-        "What attention sees: None (plain causal), a BlockMask (packed rows, CUDA) or an additive (B|1, 1, T, S) mask."
+        "What attention sees: None (plain causal), packed rows' `packed_attention`, or an additive (B|1, 1, T, S) mask."
         if doc_ids is not None:
-            how, c = self.config.packed_attn, self.config
-            if how == "auto":
-                how = "flex" if input_ids.is_cuda and flex_attention_works(
-                    input_ids.device, c.num_attention_heads, c.num_key_value_heads, c.head_dim, dtype) else "sdpa"
-            if how == "flex": return document_block_mask(doc_ids)
-            allowed = document_mask(doc_ids)  # (B, 1, T, T) causal inside each document
-        else:
-            T = input_ids.shape[1]
-            padded = attention_mask is not None and bool((attention_mask == 0).any())
-            if not padded and not (past_len > 0 and T > 1): return None  # plain causal: the flash path
-            allowed = attention_mask_4d(attention_mask if padded else None, T, past_len, input_ids.device)
-        # additive once here: SDPA would turn a boolean mask into one in every layer and keep each copy for backward
-        return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill_(~allowed, float("-inf"))
+            c = self.config
+            return additive_mask(packed_attention(doc_ids, c.packed_attn, c.num_attention_heads, c.num_key_value_heads,
+                                                  c.head_dim, dtype), dtype)
+        T = input_ids.shape[1]
+        padded = attention_mask is not None and bool((attention_mask == 0).any())
+        if not padded and not (past_len > 0 and T > 1): return None  # plain causal: the flash path
+        return additive_mask(attention_mask_4d(attention_mask if padded else None, T, past_len, input_ids.device), dtype)
 
     def forward(self, input_ids, attention_mask=None, position_ids=None, cache=None, doc_ids=None):
         "Final-normalised hidden states (B, T, hidden)."
@@ -199,9 +185,7 @@ class MiniMindModel(nn.Module):
             if past_len: raise ValueError("doc_ids (packed rows) are for training and scoring, not for decoding over a cache")
             if position_ids is None: position_ids = document_positions(doc_ids)  # RoPE restarts in each document
         if position_ids is None: position_ids = torch.arange(past_len, past_len + T, device=input_ids.device)[None]
-        dev = input_ids.device.type
-        dtype = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else self.embed_tokens.weight.dtype
-        mask = self.attention_mask(input_ids, attention_mask, past_len, doc_ids, dtype)
+        mask = self.attention_mask(input_ids, attention_mask, past_len, doc_ids, compute_dtype(input_ids.device, self.embed_tokens.weight))
         cos, sin = rope_cos_sin(position_ids, self.config.head_dim, self.config.rope_theta)  # (B|1, T, hd/2)
         h = self.dropout(self.embed_tokens(input_ids))  # (B, T, hidden)
         ckpt = self.gradient_checkpointing and self.training and torch.is_grad_enabled() and cache is None
@@ -259,16 +243,20 @@ class MiniMindForCausalLM(PreTrainedModel, GenerationMixin):
                 targets: Optional[torch.Tensor] = None,  # (B, T) next-token targets (already shifted): also return ce_sum
                 loss_mask: Optional[torch.Tensor] = None,  # (B, T) 1 where a target carries loss (with targets)
                 **kwargs) -> MiniMindOutput:
-        cache = cache if cache is not None else past_key_values
-        if cache is not None and not isinstance(cache, Cache):
-            raise TypeError(f"past_key_values must be a transformers Cache (e.g. DynamicCache()), not {type(cache).__name__}")
-        if use_cache and cache is None: cache = DynamicCache()
-        h = self.model(input_ids, attention_mask, position_ids, cache, doc_ids)  # (B, T, hidden)
+        h, cache = self.hidden_states(input_ids, attention_mask, position_ids, cache if cache is not None else past_key_values,
+                                      use_cache, doc_ids)  # (B, T, hidden)
         logits = self.lm_head(h[:, -logits_to_keep:] if logits_to_keep else h)  # (B, T, vocab_size)
         return MiniMindOutput(loss=causal_lm_loss(logits, labels) if labels is not None else None, logits=logits,
                               aux_loss=self.moe_aux_loss(),
                               ce_sum=masked_ce_sum(logits, targets, loss_mask) if targets is not None else None,
                               **{_CACHE_FIELD: cache})
+
+    def hidden_states(self, input_ids, attention_mask=None, position_ids=None, cache=None, use_cache=None, doc_ids=None):
+        "Everything before the output head: the final-normalised hidden states (B, T, hidden), and the cache."
+        if cache is not None and not isinstance(cache, Cache):
+            raise TypeError(f"past_key_values must be a transformers Cache (e.g. DynamicCache()), not {type(cache).__name__}")
+        if use_cache and cache is None: cache = DynamicCache()
+        return self.model(input_ids, attention_mask, position_ids, cache, doc_ids), cache
 
     def moe_aux_loss(self) -> torch.Tensor:
         "The router loss of the last forward, summed over layers (0 for a dense model or in eval)."
@@ -293,50 +281,20 @@ def minimind3_config(hidden_size: int = 768, # --hidden_size
     return MiniMind3Config(hidden_size=hidden_size, num_hidden_layers=num_hidden_layers, use_moe=use_moe, **kwargs)
 
 # %% ../nbs/03b_minimind3.ipynb #c2c70e16
-def read_state_dict(path_or_state_dict) -> dict:
-    "A state dict from a `.pth`/`.bin`/`.safetensors` file, a save_pretrained folder, a resume checkpoint or a dict, without DDP/compile prefixes."
-    sd = path_or_state_dict
-    if isinstance(sd, (str, Path)):
-        path = Path(sd)
-        if path.is_dir():
-            found = [path/n for n in ("model.safetensors", "pytorch_model.bin") if (path/n).exists()]
-            if not found: raise FileNotFoundError(f"{path}: no model.safetensors or pytorch_model.bin in this folder")
-            path = found[0]
-        if not path.exists(): raise FileNotFoundError(f"weights file not found: {path}")
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-            sd = load_file(str(path))
-        else: sd = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(sd, dict) and isinstance(sd.get("model"), dict): sd = sd["model"]  # a resume checkpoint
-    return {re.sub(r"^((module|_orig_mod)\.)+", "", k): v for k, v in sd.items()}
+def is_minimind3_state_dict(state_dict: dict) -> bool:
+    "Whether these are MiniMind-3 weights: its attention has per-head `q_norm` / `k_norm` weights (the early generation's never does)."
+    return any(re.search(r"self_attn\.[qk]_norm\.weight$", k) for k in state_dict)
 
-GENERATIONS = {"minimind": "MiniMind (the early-2025 generation: MiniMindLM / LMConfig)",
-               "minimind3": "MiniMind-3 (the 2026 generation: minimind-3 / minimind-3-moe, with q_norm and k_norm)"}
-
-def weights_generation(state_dict: dict) -> str:
-    "`minimind3` (per-head q_norm/k_norm) or `minimind` (the early-2025 model, either key layout)."
-    keys = list(state_dict)
-    if any(re.search(r"self_attn\.[qk]_norm\.weight$", k) for k in keys): return "minimind3"
-    if any(k.startswith(("tok_embeddings.", "layers.", "model.", "lm_head.", "output.")) for k in keys): return "minimind"
-    raise ValueError("not a MiniMind state dict (no embedding, attention or q_norm keys)")
-
-def check_generation(path_or_state_dict, # a weights file or a state dict
-                     arch: str, # the generation the run builds: minimind or minimind3
-                     where: str = "", # how to name the weights in the message (default: the path)
-                    ) -> dict:
-    "The state dict if it is of generation `arch`; else a ValueError naming its generation and the `--arch` to use."
+def _minimind3_weights(path_or_state_dict) -> dict:
     sd = read_state_dict(path_or_state_dict)
-    found = weights_generation(sd)
-    if found != arch:
-        name = where or (str(path_or_state_dict) if isinstance(path_or_state_dict, (str, Path)) else "this state dict")
-        raise ValueError(f"{name} holds {GENERATIONS[found]} weights, but this run builds {GENERATIONS[arch]}: "
-                         f"pass --arch {found} (with that generation's tokenizer), or weights of the other generation")
+    if not is_minimind3_state_dict(sd):
+        raise ValueError("not MiniMind-3 weights (no self_attn.q_norm / k_norm): `generations.load_generation_weights` names the generation and its --arch")
     return sd
 
 # %% ../nbs/03b_minimind3.ipynb #e31a8eb0
 def config_from_state_dict(state_dict, **kwargs) -> MiniMind3Config:
     "The MiniMind3Config whose model has these weights' shapes (width, depth, heads, FFN width, experts)."
-    sd = check_generation(state_dict, "minimind3")
+    sd = _minimind3_weights(state_dict)
     vocab_size, hidden = sd.get("model.embed_tokens.weight", sd.get("lm_head.weight")).shape
     head_dim = sd["model.layers.0.self_attn.q_norm.weight"].shape[0]
     use_moe = any(".mlp.experts." in k for k in sd)
@@ -355,7 +313,7 @@ def _listing(title: str, items: list, limit: int = 6) -> str:
 
 def load_weights(model: MiniMindForCausalLM, path_or_state_dict, strict: bool = True) -> MiniMindForCausalLM:
     "Load MiniMind-3 weights (fp16/bf16/fp32, any DDP/compile prefix) strictly; a mismatch names the keys and the size that fits."
-    sd = check_generation(path_or_state_dict, "minimind3")
+    sd = _minimind3_weights(path_or_state_dict)
     tied = ("model.embed_tokens.weight", "lm_head.weight")
     for a, b in (tied, tied[::-1]):
         if a in sd and b not in sd: sd[b] = sd[a]
@@ -382,33 +340,16 @@ def save_weights(model: nn.Module, path, half: bool = True) -> str:
     torch.save(sd, path)
     return str(path)
 
-# %% ../nbs/03b_minimind3.ipynb #fcb5a846
-from .model import MiniMindLM, load_weights as load_minimind_weights
-from .tokenizer import load_tokenizer
-from .data import template_has_tools
+# %% ../nbs/03b_minimind3.ipynb #b8602866
+from .fused import register_lean, register_lean_lm, swiglu, _plain_linears
 
-def load_generation_weights(model: nn.Module, # a MiniMindLM (`--arch minimind`) or a MiniMindForCausalLM (`--arch minimind3`)
-                            path_or_state_dict, # a weights file or a state dict
-                            strict: bool = True) -> nn.Module:
-    "Load weights into either generation's model; a file of the other generation is refused with the `--arch` that reads it."
-    arch = "minimind3" if isinstance(model, MiniMindForCausalLM) else "minimind"
-    sd = check_generation(path_or_state_dict, arch)
-    return load_weights(model, sd, strict) if arch == "minimind3" else load_minimind_weights(model, sd, strict)
+class LeanFeedForward(FeedForward):
+    "MiniMind-3's SwiGLU through `swiglu` of `03a_fused` in training: three (N, hidden) activations kept for backward, not five."
+    def forward(self, x):  # (..., hidden) -> (..., hidden)
+        if not (torch.is_grad_enabled() and _plain_linears(self.gate_proj, self.up_proj, self.down_proj)
+                and (x.dtype == self.gate_proj.weight.dtype or torch.is_autocast_enabled(x.device.type))):
+            return super().forward(x)
+        return swiglu(x, self.gate_proj.weight, self.up_proj.weight, self.down_proj.weight)
 
-def load_arch_tokenizer(path, # a tokenizer folder (--tokenizer_path)
-                        arch: str = "minimind", # the run's --arch
-                       ):
-    "The run's tokenizer, checked against its generation: `--arch minimind3` needs MiniMind-3's (tools and thinking in its template)."
-    hint = ("MiniMind-3's tokenizer is not shipped with this workbench: pass --tokenizer_path <your MiniMind checkout>/model "
-            "(git clone https://github.com/jingyaogong/minimind)")
-    try: tok = load_tokenizer(path)
-    except FileNotFoundError as e:
-        if arch != "minimind3": raise
-        raise FileNotFoundError(f"tokenizer folder not found: {path}; --arch minimind3 needs MiniMind-3's tokenizer. {hint}") from None
-    if arch == "minimind3" and not template_has_tools(tok):
-        raise ValueError(f"{path} is not MiniMind-3's tokenizer (its chat template renders no tool calls), but --arch minimind3 "
-                         f"trains MiniMind-3. {hint}; or pass --arch minimind to train the early generation")
-    if arch == "minimind" and template_has_tools(tok):
-        warnings.warn(f"{path} looks like MiniMind-3's tokenizer (its template renders tool calls) but --arch minimind builds "
-                      f"the early-2025 model; pass --arch minimind3 for MiniMind-3")
-    return tok
+register_lean(FeedForward, LeanFeedForward, ['0e077f7384de'])   # code_key of FeedForward.forward, as tested below
+register_lean_lm(MiniMindForCausalLM, ['c9abe72cfb39', 'b68fd166a29c'])  # ... of its forward and of masked_ce_sum

@@ -21,10 +21,11 @@ from transformers.utils import ModelOutput
 # %% auto #0
 __all__ = ['LMConfig', 'RMSNorm', 'rope_cos_sin', 'apply_rope', 'flex_attention_works', 'repeat_kv', 'Attention',
            'attention_mask_4d', 'document_positions', 'document_mask', 'DocumentSegments', 'document_segments',
-           'document_block_mask', 'ffn_hidden_dim', 'FeedForward', 'MoEGate', 'MOEFeedForward', 'MiniMindBlock',
-           'MiniMindOutput', 'causal_lm_loss', 'masked_ce_sum', 'MiniMindLM', 'register_auto_classes',
-           'count_parameters', 'preset_configs', 'weight_path', 'convert_to_hf_layout', 'convert_from_hf_layout',
-           'config_from_state_dict', 'load_weights']
+           'document_block_mask', 'compute_dtype', 'packed_attention', 'additive_mask', 'ffn_hidden_dim', 'FeedForward',
+           'MoEGate', 'MOEFeedForward', 'MiniMindBlock', 'MiniMindOutput', 'causal_lm_loss', 'masked_ce_sum',
+           'MiniMindLM', 'register_auto_classes', 'count_parameters', 'preset_configs', 'weight_path',
+           'convert_to_hf_layout', 'convert_from_hf_layout', 'config_from_state_dict', 'read_state_dict',
+           'load_weights']
 
 # %% ../nbs/03_model.ipynb #efccf822
 class LMConfig(PretrainedConfig):
@@ -285,6 +286,24 @@ def document_block_mask(doc_ids: torch.Tensor):
     def same_doc_causal(b, h, q, kv): return (doc_ids[b, q] == doc_ids[b, kv]) & (kv <= q)
     return create_block_mask(same_doc_causal, B, None, T, T, device=doc_ids.device)
 
+def compute_dtype(device: torch.device, weight: torch.Tensor) -> torch.dtype:
+    "The dtype activations are computed in: autocast's where it is on, else the weights'."
+    return torch.get_autocast_dtype(device.type) if torch.is_autocast_enabled(device.type) else weight.dtype
+
+def packed_attention(doc_ids: torch.Tensor,  # (B, T) document index of each token of packed rows
+                     how: str,  # the config's packed_attn: auto, flex, documents or sdpa
+                     n_heads: int, n_kv_heads: int, head_dim: int, dtype: torch.dtype):  # the attention's shapes (flex's check)
+    "What attention over packed rows gets: a flex `BlockMask` (auto on CUDA, where flex runs), `DocumentSegments` (auto elsewhere) or the dense mask."
+    if how == "auto" and doc_ids.is_cuda:
+        how = "flex" if flex_attention_works(doc_ids.device, n_heads, n_kv_heads, head_dim, dtype) else "sdpa"
+    elif how == "auto": how = "documents"
+    return {"flex": document_block_mask, "documents": document_segments, "sdpa": document_mask}[how](doc_ids)
+
+def additive_mask(mask, dtype: torch.dtype):
+    "A boolean mask as an additive one (0 / -inf), once per forward: SDPA would convert it in every layer and keep each copy for backward."
+    if not torch.is_tensor(mask) or mask.dtype != torch.bool: return mask
+    return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill_(~mask, float("-inf"))
+
 # %% ../nbs/03_model.ipynb #38f07e34
 def ffn_hidden_dim(config: LMConfig) -> int:
     "SwiGLU width: `config.hidden_dim`, or 8*dim/3 rounded up to a multiple of `multiple_of`."
@@ -365,7 +384,6 @@ class MiniMindBlock(nn.Module):
     "Pre-norm transformer block: x + attention(norm(x)), then h + feed_forward(norm(h))."
     def __init__(self, layer_id: int, config: LMConfig):
         super().__init__()
-        self.layer_id = layer_id
         self.attention = Attention(config, layer_idx=layer_id)
         self.attention_norm = RMSNorm(config.dim, eps=config.norm_eps)
         self.ffn_norm = RMSNorm(config.dim, eps=config.norm_eps)
@@ -425,7 +443,6 @@ class MiniMindLM(PreTrainedModel, GenerationMixin):
     def __init__(self, config: Optional[LMConfig] = None):
         config = config or LMConfig()
         super().__init__(config)
-        self.params = config  # MiniMind's name for the config
         self.gradient_checkpointing = False  # recompute each block in the backward pass instead of keeping its activations
         self.tok_embeddings = nn.Embedding(config.vocab_size, config.dim)
         self.dropout = nn.Dropout(config.dropout)
@@ -486,22 +503,15 @@ class MiniMindLM(PreTrainedModel, GenerationMixin):
         if doc_ids is not None:  # packed rows: per-document positions and block-diagonal attention
             if past_len: raise ValueError("doc_ids (packed rows) are for training and scoring, not for decoding over a cache")
             if position_ids is None: position_ids = document_positions(doc_ids)
-            how = self.config.packed_attn
-            if how == "auto" and input_ids.is_cuda:  # flex where it compiles and runs for these shapes, else the mask
-                c, dev = self.config, input_ids.device
-                dt = torch.get_autocast_dtype(dev.type) if torch.is_autocast_enabled(dev.type) else self.output.weight.dtype
-                how = "flex" if flex_attention_works(dev, c.n_heads, c.n_kv_heads, c.dim // c.n_heads, dt) else "sdpa"
-            elif how == "auto": how = "documents"
-            attn_mask = {"flex": document_block_mask, "documents": document_segments, "sdpa": document_mask}[how](doc_ids)
+            c = self.config
+            attn_mask = packed_attention(doc_ids, c.packed_attn, c.n_heads, c.n_kv_heads, c.dim // c.n_heads,
+                                         compute_dtype(input_ids.device, self.output.weight))
         else:
             # the cheap, flash-friendly causal path unless padding or a multi-token step over a cache needs a mask
             padded = attention_mask is not None and bool((attention_mask == 0).any())
             attn_mask = attention_mask_4d(attention_mask if padded else None, T, past_len, input_ids.device) \
                 if padded or (past_len > 0 and T > 1) else None
-        if self.config.flash_attn and torch.is_tensor(attn_mask):  # SDPA turns a boolean mask into an additive one at
-            dev = input_ids.device.type                            # every call and keeps each copy for backward: once here
-            dt = torch.get_autocast_dtype(dev) if torch.is_autocast_enabled(dev) else self.output.weight.dtype
-            attn_mask = torch.zeros(attn_mask.shape, dtype=dt, device=attn_mask.device).masked_fill_(~attn_mask, float("-inf"))
+        if self.config.flash_attn: attn_mask = additive_mask(attn_mask, compute_dtype(input_ids.device, self.output.weight))
         if position_ids is None:
             position_ids = torch.arange(past_len, past_len + T, device=input_ids.device)[None]  # (1, T)
         cos, sin = rope_cos_sin(position_ids, self.config.dim // self.config.n_heads, self.config.rope_theta)
@@ -625,19 +635,23 @@ def config_from_state_dict(state_dict: dict, n_heads: int = 8, **kwargs) -> LMCo
     return LMConfig(**{**found, **kwargs})
 
 # %% ../nbs/03_model.ipynb #74529923
-def _read_state_dict(path) -> dict:
-    path = Path(path)
-    if path.is_dir():
-        found = [path / n for n in ("model.safetensors", "pytorch_model.bin") if (path / n).exists()]
-        if not found: raise FileNotFoundError(f"{path}: no model.safetensors or pytorch_model.bin in this folder")
-        path = found[0]
-    if not path.exists(): raise FileNotFoundError(f"weights file not found: {path}")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-        return load_file(str(path))
-    sd = torch.load(path, map_location="cpu", weights_only=True)
+def read_state_dict(path_or_state_dict) -> dict:
+    "A state dict from a `.pth`/`.bin`/`.safetensors` file, a `save_pretrained` folder, a resume checkpoint or a dict, without DDP/compile prefixes."
+    sd = path_or_state_dict
+    if isinstance(sd, (str, Path)):
+        path = Path(sd)
+        if path.is_dir():
+            found = [path / n for n in ("model.safetensors", "pytorch_model.bin") if (path / n).exists()]
+            if not found: raise FileNotFoundError(f"{path}: no model.safetensors or pytorch_model.bin in this folder")
+            path = found[0]
+        if not path.exists(): raise FileNotFoundError(f"weights file not found: {path}")
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+            sd = load_file(str(path))
+        else: sd = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(sd, dict) and isinstance(sd.get("model"), dict): sd = sd["model"]  # a resume / training checkpoint
-    return sd
+    if not isinstance(sd, dict): raise ValueError(f"expected a state dict, found a {type(sd).__name__}")
+    return _strip_prefixes(sd)
 
 def _fit_hint(sd: dict, model_config: LMConfig) -> str:
     "Which model size would fit this state dict, in the words of the CLI and the presets."
@@ -662,8 +676,7 @@ def _listing(title: str, items: list, limit: int = 8) -> str:
 
 def load_weights(model: nn.Module, path_or_state_dict, strict: bool = True) -> nn.Module:
     "Load a MiniMind checkpoint (either layout, any prefix, fp16/bf16/fp32) into `model`, failing loudly on a mismatch."
-    sd = _read_state_dict(path_or_state_dict) if isinstance(path_or_state_dict, (str, Path)) else dict(path_or_state_dict)
-    sd = _strip_prefixes(sd)
+    sd = read_state_dict(path_or_state_dict)
     if any(k.startswith(("model.", "lm_head.")) for k in sd):
         sd = convert_from_hf_layout(sd, model.config, permute_rope=model.config.rope_layout == "interleaved")
     elif model.config.rope_layout == "half":

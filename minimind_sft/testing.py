@@ -22,14 +22,15 @@ def assert_close(actual, # a tensor or a number; None for a parameter that got n
                  expected, # the same result computed the other way
                  rtol: float | None = None, # relative bound; None takes the coarser dtype's `RTOL`
                  msg: str = '', # said first when the check fails
+                 scale: float | None = None, # the magnitude the rounding is relative to; None: max|expected|
                 ):
-    "Assert `actual` equals `expected` up to rounding: `|a - e| <= rtol * (|e| + max|e|)` elementwise."
+    "Assert `actual` equals `expected` up to rounding: `|a - e| <= rtol * (|e| + scale)` elementwise, `scale` = max|e| by default."
     if actual is None or expected is None:
         assert actual is None and expected is None, f"{msg}: one side is None, the other is not"
         return
     a, e = torch.as_tensor(actual).detach(), torch.as_tensor(expected).detach()
     if rtol is None: rtol = max(RTOL.get(a.dtype, 1e-5), RTOL.get(e.dtype, 1e-5))
-    scale = e.abs().max().item() if e.numel() else 0.0
+    if scale is None: scale = e.abs().max().item() if e.numel() else 0.0
     if log := os.environ.get('MINIMIND_SFT_CLOSE_LOG'):  # what each check measured: how the bounds were chosen across CPU kernels
         worst = (a.double() - e.double()).abs().max().item() / scale if e.numel() and scale else 0.0
         with open(log, 'a') as f: f.write(json.dumps(dict(where=_where(), rel=worst, rtol=rtol, dtype=str(e.dtype))) + '\n')

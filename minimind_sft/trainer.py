@@ -13,23 +13,23 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from .config import TrainConfig, is_weight_file, resolve_device
-from .tokenizer import load_tokenizer
 from .data import PretrainDataset, SFTDataset
 from .checkpoint import CheckpointFiles, DamagedCheckpoint, DiskFullError, StopSignals, remove_stale_temps, save_atomic
 from .batching import BatchPlan, SFTCollator, plan_batches
-from .model import LMConfig, MiniMindLM, count_parameters, load_weights, weight_path
-from .fused import fuse
-from .minimind3 import MiniMind3Config, MiniMindForCausalLM, load_arch_tokenizer, load_generation_weights, minimind3_config
+from .model import count_parameters, weight_path
+from .fused import fuse, lean_parts
+from .generations import generation, load_generation_tokenizer, load_generation_weights
 from .schedule import schedule_lr
 
 # %% auto #0
-__all__ = ['DistInfo', 'init_distributed_mode', 'Logger', 'lm_config', 'pretrained_path', 'init_model', 'unwrap', 'train_step',
-           'evaluate', 'EarlyStopping', 'stage_prefix', 'resume_path', 'metrics_path', 'rng_state', 'set_rng_state',
-           'MetricsWindow', 'TrainState', 'TrainRun', 'write_record', 'log_step', 'save_checkpoint', 'load_resume',
-           'epoch_batches', 'optimizer_step', 'validate', 'validate_when_due', 'log_when_due', 'save_when_due',
-           'Preempted', 'stop_when_signalled', 'train_epoch', 'cpu_bf16_supported', 'autocast_for',
-           'flatten_optimizer_state', 'preallocate_optimizer_state', 'make_optimizer', 'freeze_embeddings',
-           'batching_args', 'batching_summary', 'compile_model', 'init_wandb', 'train_epochs', 'train', 'LiveLossPlot']
+__all__ = ['STEP_CALLBACKS', 'DistInfo', 'init_distributed_mode', 'Logger', 'lm_config', 'pretrained_path', 'init_model',
+           'unwrap', 'train_step', 'evaluate', 'EarlyStopping', 'stage_prefix', 'resume_path', 'metrics_path',
+           'rng_state', 'set_rng_state', 'MetricsWindow', 'TrainState', 'TrainRun', 'write_record', 'log_step',
+           'save_checkpoint', 'load_resume', 'epoch_batches', 'optimizer_step', 'validate', 'validate_when_due',
+           'log_when_due', 'save_when_due', 'Preempted', 'stop_when_signalled', 'train_epoch', 'cpu_bf16_supported',
+           'autocast_for', 'flatten_optimizer_state', 'preallocate_optimizer_state', 'make_optimizer',
+           'freeze_embeddings', 'batching_args', 'batching_summary', 'compile_model', 'init_wandb', 'train_epochs',
+           'build_model', 'build_data', 'build_run', 'fit', 'train', 'LiveLossPlot']
 
 # %% ../nbs/05_trainer.ipynb #46e51b15
 @dataclass
@@ -69,10 +69,9 @@ def Logger(content):
     if not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0: tqdm.write(str(content))
 
 # %% ../nbs/05_trainer.ipynb #c5677627
-def lm_config(cfg: TrainConfig) -> LMConfig | MiniMind3Config:
-    "The model configuration of a run (MiniMind builds it from --dim, --n_layers, --max_seq_len, --use_moe; MiniMind-3 with --arch minimind3)."
-    if cfg.arch == 'minimind3': return minimind3_config(cfg.dim, cfg.n_layers, cfg.use_moe)
-    return LMConfig(dim=cfg.dim, n_layers=cfg.n_layers, max_seq_len=cfg.max_seq_len, use_moe=cfg.use_moe)
+def lm_config(cfg: TrainConfig):
+    "The model configuration of a run: its generation's (`--arch`), built from --dim, --n_layers, --max_seq_len, --use_moe as MiniMind's trainer builds it."
+    return generation(cfg.arch).config(cfg)
 
 def pretrained_path(cfg: TrainConfig) -> str | None:
     "The weights a run starts from: `none` -> None; a `.pth` path; else a stage name in out_dir (`pretrain`)."
@@ -81,13 +80,14 @@ def pretrained_path(cfg: TrainConfig) -> str | None:
     if is_weight_file(w): return str(Path(w).expanduser())
     return weight_path(cfg.out_dir, w, cfg.dim, cfg.use_moe)
 
-def init_model(lm_config: LMConfig, cfg: TrainConfig, device: str = 'cpu'):
+def init_model(lm_config, cfg: TrainConfig, device: str = 'cpu'):
     "Build the tokenizer and the model of `--arch`, load the starting weights strictly; returns `(model, tokenizer)`."
-    tokenizer = load_arch_tokenizer(cfg.tokenizer_path, cfg.arch)   # MiniMind-3's model needs MiniMind-3's tokenizer
+    gen = generation(cfg.arch)
+    tokenizer = load_generation_tokenizer(cfg.tokenizer_path, gen)   # MiniMind-3's model needs MiniMind-3's tokenizer
     if len(tokenizer) > lm_config.vocab_size:
         raise ValueError(f"the tokenizer in {cfg.tokenizer_path} has {len(tokenizer)} tokens; the model only {lm_config.vocab_size}")
     torch.manual_seed(cfg.seed)
-    model = MiniMindForCausalLM(lm_config) if isinstance(lm_config, MiniMind3Config) else MiniMindLM(lm_config)
+    model = gen.build(lm_config)
     path = pretrained_path(cfg)
     if path is None:
         if cfg.stage == 'sft':   # pretraining starts from random weights; SFT normally does not
@@ -145,10 +145,10 @@ def evaluate(model, loader, device: str, autocast=None) -> float:
     was_training = model.training
     model.eval()
     total = torch.zeros(2, dtype=torch.float64, device=device)
-    for X, Y, M in loader:
-        M = M.to(device)
+    for batch in loader:   # `Batch`es, padded
+        X, Y, M, _ = batch.to(device)
         with autocast or contextlib.nullcontext():
-            s = model(X.to(device), targets=Y.to(device), loss_mask=M).ce_sum
+            s = model(X, targets=Y, loss_mask=M).ce_sum
         total += torch.stack([s.double(), M.sum().double()])
     if dist.is_available() and dist.is_initialized(): dist.all_reduce(total)
     model.train(was_training)
@@ -254,6 +254,7 @@ class TrainRun:
     saved_step: int | None = None  # the step of the newest checkpoint on disk
     fingerprint: dict = field(default_factory=dict)  # sha256 of the data and tokenizer, per data set
     signals: StopSignals | None = None  # SIGTERM / SIGINT received, acted on at the next step boundary
+    callbacks: tuple = ()  # called in order with the run after each optimizer step (`fit` sets them)
 
     @property
     def stop(self) -> bool:
@@ -305,24 +306,24 @@ def save_checkpoint(run: TrainRun):
                                   state=asdict(st), early=run.early.state_dict() if run.early else None, rng=rngs,
                                   world_size=run.info.world_size, config=asdict(cfg), fingerprint=run.fingerprint), st.step)
         run.saved_step, what = st.step, 'the weights'
-        if cfg.arch == 'minimind3': weights = {k: v.half() for k, v in weights.items()}   # MiniMind-3 publishes float16 files
-        save_atomic(weights, weight_path(cfg.out_dir, cfg.save_weight, cfg.dim, cfg.use_moe))
+        save_atomic(generation(cfg.arch).weights_for_file(weights), weight_path(cfg.out_dir, cfg.save_weight, cfg.dim, cfg.use_moe))
     except DiskFullError as e:
         intact = f"the resume checkpoint of step {run.saved_step} ({run.checkpoints.path}) is intact" if run.saved_step is not None else "no resume checkpoint was written yet"
         raise DiskFullError(e.errno, f"{e.strerror}; {intact}" + ("" if what != 'the weights' else
                             f" (the weights file of step {st.step} was not updated)")) from None
 
 def _check_fingerprint(run: TrainRun, old: dict | None, path: Path):
-    "Refuse (or, with --allow_data_change, warn about) a resume on data or a tokenizer whose content changed."
+    "Refuse (or, with --allow_data_change, warn about) a resume on data, a tokenizer or sample-making code that changed."
     if not old:
         Logger(f"warning: {path} records no data fingerprint: the data cannot be checked against it"); return
     for name, fp in run.fingerprint.items():
         was = old.get(name)
         if was is None: continue
-        changed = [k.replace('_sha256', '') for k in ('data_sha256', 'tokenizer_sha256') if was[k] != fp[k]]
+        changed = [k.replace('_sha256', '') for k in ('data_sha256', 'tokenizer_sha256', 'code_sha256') if k in was and was[k] != fp[k]]
         if not changed: continue
-        what = (f"--resume: {fp['path']} ({name}) changed since {path} was written: the content of its "
-                + ' and '.join('data file' if k == 'data' else 'tokenizer' for k in changed)
+        what = (f"--resume: {fp['path']} ({name}) changed since {path} was written: "
+                + ' and '.join(dict(data='the content of its data file', tokenizer='its tokenizer',
+                                    code='the code that makes its samples (the masking rule, rendering, validation)')[k] for k in changed)
                 + f" differs (sha256 {was[changed[0] + '_sha256'][:12]}... then, {fp[changed[0] + '_sha256'][:12]}... now)")
         if not run.cfg.allow_data_change:
             raise ValueError(what + "; the data position in the checkpoint belongs to the old content. Restore it, "
@@ -369,7 +370,7 @@ def load_resume(run: TrainRun):
 
 # %% ../nbs/05_trainer.ipynb #682b9c3a
 def epoch_batches(run: TrainRun, epoch: int):
-    "This rank's batches of `epoch` from `run.state.micro` (the first unseen one): `(tensors on the device, non-pad targets)`."
+    "This rank's batches of `epoch` from `run.state.micro` (the first unseen one): `(Batch on the device, non-pad targets)`."
     plan, cfg, dev = run.plan, run.cfg, run.info.device
     if hasattr(plan.dataset, 'set_epoch'): plan.dataset.set_epoch(epoch)
     todo = plan.batches(epoch)[run.state.micro:]
@@ -379,7 +380,7 @@ def epoch_batches(run: TrainRun, epoch: int):
     for idx, batch in zip(todo, loader):
         samples = [j for row in idx for j in row] if plan.rows is not None else idx   # packed: batches of rows of samples
         real = int(np.minimum(lengths[samples], cfg.max_seq_len).sum()) - len(samples)
-        yield [t.to(dev, non_blocking=True) for t in batch], real
+        yield batch.to(dev, non_blocking=True), real
 
 def _all_ranks_ok(ok: torch.Tensor, run: TrainRun) -> bool:
     "True when `ok` holds on every rank (one all-reduce under DDP)."
@@ -467,19 +468,19 @@ def _global_count(n: torch.Tensor, run: TrainRun) -> torch.Tensor:
 
 def train_epoch(epoch: int, # the epoch to train (0-based)
                 run: TrainRun, # the run: settings, model, optimizer, plan, progress
-                callbacks=(validate_when_due, log_when_due, save_when_due, stop_when_signalled), # called in order with `run` after each optimizer step
+                callbacks=None, # called in order with `run` after each optimizer step; None: `run.callbacks` (what `fit` set)
                ):
     "Train one epoch from `run.state.micro` (the first unseen batch): micro-batches, optimizer steps, callbacks."
     cfg, st, info = run.cfg, run.state, run.info
     st.epoch, acc, n_batches = epoch, cfg.accumulation_steps, run.plan.batches_per_epoch
     loss_acc = torch.zeros((), device=info.device)   # the step's loss: checked before the update
-    for (X, Y, M, *D), real_tokens in epoch_batches(run, epoch):   # D: [doc_ids] for packed rows
+    for batch, real_tokens in epoch_batches(run, epoch):
         step_end = (st.micro + 1) % acc == 0 or st.micro + 1 == n_batches
-        n_local = M.sum().to(torch.float32)
+        n_local = batch.loss_mask.sum().to(torch.float32)
         n_global = _global_count(n_local, run)
         sync = contextlib.nullcontext() if step_end or not info.distributed else run.model.no_sync()
         with sync:   # DDP all-reduces the gradients on the step's last micro-batch only
-            ce_sum, aux, loss = train_step(run.model, X, Y, M, D[0] if D else None, n_global, acc, run.autocast, run.scaler,
+            ce_sum, aux, loss = train_step(run.model, *batch, n_global, acc, run.autocast, run.scaler,
                                            info.world_size, first_compiled=run.compile_pending)
         run.compile_pending = False
         loss_acc += loss
@@ -488,7 +489,7 @@ def train_epoch(epoch: int, # the epoch to train (0-based)
         if not step_end: continue
         run.window.end_step(*optimizer_step(run, loss_acc))
         loss_acc.zero_()
-        for callback in callbacks: callback(run)
+        for callback in (run.callbacks if callbacks is None else callbacks): callback(run)
         if run.stop: break
 
 # %% ../nbs/05_trainer.ipynb #8c86857f
@@ -566,7 +567,7 @@ def batching_args(cfg: TrainConfig, # the run's settings
                  ) -> dict:
     "The `plan_batches` settings of a run: its batching flags, and the padding-free layout its device and model need."
     return dict(packing=cfg.packing, group_by_length=cfg.group_by_length and not cfg.packing, pad_to_max=cfg.pad_to_max,
-                padding_free=cfg.padding_free, fixed_rows=device.startswith('cuda') or cfg.arch == 'minimind3')
+                padding_free=cfg.padding_free, fixed_rows=device.startswith('cuda'))
 
 def batching_summary(cfg: TrainConfig, device: str) -> str:
     "The start-up log line: which batches the run uses, and the flags that change them."
@@ -649,43 +650,31 @@ def train_epochs(run: TrainRun):
     if run.early and run.early.early_stop: Logger(f'Early stopping after step {run.state.step}: validation loss stopped improving')
     if run.saved_step != run.state.step: save_checkpoint(run)
 
-def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
-          on_log=None, # called on rank 0 with each metrics.jsonl record, e.g. a `LiveLossPlot`
-         ) -> dict:
-    "Run the configured stage (SFT or pretraining); returns a summary (steps, final loss, validation loss, weights path)."
-    info = init_distributed_mode(cfg.device)
-    if cfg.ddp and not info.distributed:
-        raise ValueError("--ddp needs torchrun: torchrun --nproc_per_node N -m minimind_sft.cli --ddp ...")
-    _check_out_dir(cfg.out_dir)
-    torch.manual_seed(cfg.seed); random.seed(cfg.seed); np.random.seed(cfg.seed)
-    lm = lm_config(cfg)
-    model, tokenizer = init_model(lm, cfg, info.device)   # weights first: a bad file fails in seconds
+def build_model(cfg: TrainConfig, info: DistInfo):
+    "The run's model (its generation's, weights loaded strictly, embeddings frozen and lean modules swapped in as asked) and tokenizer."
+    model, tokenizer = init_model(lm_config(cfg), cfg, info.device)   # weights first: a bad file fails in seconds
     model.gradient_checkpointing = cfg.gradient_checkpointing
     if cfg.freeze_embeddings and pretrained_path(cfg) is None:   # e.g. the demo preset's control run from random weights
         Logger('warning: --freeze_embeddings does not apply with --from_weight none: random embeddings are trained, not kept')
     elif cfg.freeze_embeddings: freeze_embeddings(model)
-    if cfg.fused and cfg.arch == 'minimind3':   # fused.py knows model.py's modules; MiniMind-3 shares only RMSNorm with them
-        fuse(model, warn=False)
-        Logger('--fused with --arch minimind3: the lean RMSNorm of fused.py is swapped in; attention, SwiGLU, MoE and the loss run as written in 03b')
-    elif cfg.fused:   # the lean modules of fused.py, for exactly the reference modules of model.py
+    if cfg.fused:   # the lean modules of fused.py, for exactly the reference modules they were tested against
         left = fuse(model, warn=False)
-        Logger('--fused: the lean versions of fused.py are swapped in' + (
+        Logger(f'--fused: lean versions swapped in ({", ".join(lean_parts(model)) or "none apply"})' + (
             f'; left as written, trained by their own code: {"; ".join(left)}' if left else ''))
-    else: Logger('--fused False: training model.py as written')
+    else: Logger('--fused False: training the model as written')
+    return model, tokenizer
+
+def build_data(cfg: TrainConfig, info: DistInfo, tokenizer) -> tuple:
+    "The stage's data, validated whole and cached: `(plan of the training batches, validation loader or None, fingerprint)`."
     Data = PretrainDataset if cfg.stage == 'pretrain' else SFTDataset   # plain text, or conversations
     train_data = Data(cfg.data_path, tokenizer, cfg.max_seq_len, pad_to_max=False, cache_dir=cfg.cache_dir,
-                            skip_bad_lines=cfg.skip_bad_lines, verbose=info.is_main)
+                      skip_bad_lines=cfg.skip_bad_lines, verbose=info.is_main)
     fingerprint = dict(data=train_data.fingerprint)
-    if cfg.augment and cfg.arch == 'minimind3':   # MiniMind-3's own: a random system prompt, the empty <think> block dropped
-        from minimind_sft.augment import MiniMind3AugmentedSFTDataset
-        train_data = MiniMind3AugmentedSFTDataset(train_data, seed=cfg.seed)
-    elif cfg.augment:
-        from minimind_sft.augment import AugmentedSFTDataset, load_synonyms
-        train_data = AugmentedSFTDataset(train_data, load_synonyms(cfg.synonyms_path), prob=cfg.augment_prob, seed=cfg.seed)
+    if cfg.augment: train_data = generation(cfg.arch).augment(train_data, cfg)   # each generation's own augmentation
     val_loader = None
     if cfg.val_data_path:
         val_data = Data(cfg.val_data_path, tokenizer, cfg.max_seq_len, pad_to_max=False, cache_dir=cfg.cache_dir,
-                              skip_bad_lines=cfg.skip_bad_lines, verbose=info.is_main)
+                        skip_bad_lines=cfg.skip_bad_lines, verbose=info.is_main)
         fingerprint['val_data'] = val_data.fingerprint
         shard = list(range(info.rank, len(val_data), info.world_size))
         val_loader = DataLoader(torch.utils.data.Subset(val_data, shard), batch_size=cfg.batch_size,
@@ -693,35 +682,57 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
     plan = plan_batches(train_data, cfg.batch_size, cfg.max_seq_len, tokenizer.pad_token_id, epochs=cfg.epochs,
                         accumulation_steps=cfg.accumulation_steps, max_steps=cfg.max_steps, seed=cfg.seed, rank=info.rank,
                         world_size=info.world_size, **batching_args(cfg, info.device))   # every rank computes the same rows from the cached lengths
+    return plan, val_loader, fingerprint
+
+def build_run(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
+              on_log=None, # called on rank 0 with each metrics.jsonl record, e.g. a `LiveLossPlot`
+             ) -> TrainRun:
+    "Everything the loop needs, each check that can fail done before the first step: process group, output folder, model and weights, data, batches, optimizer, resume."
+    info = init_distributed_mode(cfg.device)
+    if cfg.ddp and not info.distributed:
+        raise ValueError("--ddp needs torchrun: torchrun --nproc_per_node N -m minimind_sft.cli --ddp ...")
+    _check_out_dir(cfg.out_dir)
+    torch.manual_seed(cfg.seed); random.seed(cfg.seed); np.random.seed(cfg.seed)
+    model, tokenizer = build_model(cfg, info)
+    plan, val_loader, fingerprint = build_data(cfg, info, tokenizer)
     cuda = info.device.startswith('cuda')
     optimizer = make_optimizer(model, cfg.learning_rate, info.device)   # on a CPU its state up front, in one block
     scaler = torch.amp.GradScaler('cuda' if cuda else 'cpu', enabled=cuda and cfg.dtype == 'float16')
-    metrics_file = metrics_path(cfg)
     autocast, note = autocast_for(cfg.dtype, info.device)
     early = EarlyStopping(cfg.early_stopping_patience, cfg.early_stopping_min_delta) if val_loader else None
     run = TrainRun(cfg, info, model, optimizer, scaler, plan, autocast, val_loader=val_loader, early=early,
-                   metrics_path=metrics_file, on_log=on_log, fingerprint=fingerprint,
+                   metrics_path=metrics_path(cfg), on_log=on_log, fingerprint=fingerprint,
                    checkpoints=CheckpointFiles(resume_path(cfg), cfg.keep_checkpoints))
     if info.is_main:   # temporary files of writers killed mid-write
         for folder in {Path(cfg.out_dir), run.checkpoints.path.parent}: remove_stale_temps(folder)
     if _resuming(run): load_resume(run)
-    elif info.is_main and metrics_file.exists(): metrics_file.unlink()
+    elif info.is_main and run.metrics_path.exists(): run.metrics_path.unlink()
     if cfg.use_compile:
         why = compile_model(model)
         if why: Logger(f'warning: --use_compile: {why}; training uncompiled')
         run.compile_pending = why is None
     if info.distributed:
         run.model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[info.local_rank] if cuda else None)
-    if cfg.use_wandb and info.is_main: run.wandb = init_wandb(cfg, run.state)
     if note: Logger(f'warning: --dtype {cfg.dtype}: {note}')
     unit = 'packed rows' if cfg.packing else 'samples'
     Logger(batching_summary(cfg, info.device))
     Logger(f'{len(plan.dataset):,} samples, {plan.batches_per_epoch} batches of {cfg.batch_size} {unit} per process x '
            f'{info.world_size} process(es), {plan.total_steps} optimizer steps')
-    run.pbar = tqdm(total=plan.total_steps, initial=run.state.step, desc={'sft': 'SFT', 'pretrain': 'Pretrain'}[cfg.stage], disable=not info.is_main, mininterval=1,
-                    dynamic_ncols=True)
+    return run
+
+STEP_CALLBACKS = (validate_when_due, log_when_due, save_when_due)   # the trainer's own, after every optimizer step
+
+def fit(run: TrainRun, # from `build_run`
+        callbacks=(), # your own, each called with `run` after every optimizer step (after the trainer's validation, logging and saving)
+       ) -> dict:
+    "Train `run` to its end (epochs, validation, checkpoints, SIGTERM/SIGINT at a step boundary); returns a summary of the run."
+    cfg, info = run.cfg, run.info
+    run.callbacks = (*STEP_CALLBACKS, *callbacks, stop_when_signalled)
+    if cfg.use_wandb and info.is_main: run.wandb = init_wandb(cfg, run.state)
+    run.pbar = tqdm(total=run.plan.total_steps, initial=run.state.step, desc={'sft': 'SFT', 'pretrain': 'Pretrain'}[cfg.stage],
+                    disable=not info.is_main, mininterval=1, dynamic_ncols=True)
     run.window.reset(); run.start_step, run.t_start = run.state.step, time.time()
-    model.train()
+    run.model.train()
     try:
         with StopSignals() as run.signals:   # SIGTERM / SIGINT: save at the next step boundary, then `Preempted`
             train_epochs(run)
@@ -729,7 +740,14 @@ def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
         run.pbar.close()
         if run.wandb is not None: run.wandb.finish()
     return dict(steps=run.state.step, val_loss=run.state.last_val, weights=weight_path(cfg.out_dir, cfg.save_weight, cfg.dim, cfg.use_moe),
-                metrics=str(metrics_file), resume=str(resume_path(cfg)))
+                metrics=str(run.metrics_path), resume=str(resume_path(cfg)))
+
+def train(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
+          on_log=None, # called on rank 0 with each metrics.jsonl record, e.g. a `LiveLossPlot`
+          callbacks=(), # called with the run after every optimizer step (`fit`)
+         ) -> dict:
+    "Run the configured stage (SFT or pretraining): `fit(build_run(cfg))`; returns a summary (steps, validation loss, weights path)."
+    return fit(build_run(cfg, on_log), callbacks)
 
 # %% ../nbs/05_trainer.ipynb #ba0cac04
 class LiveLossPlot:

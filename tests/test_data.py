@@ -101,6 +101,22 @@ def test_cache_is_reused_then_invalidated(tmp_path, tokenizer):
     assert len(SFTDataset(path, tokenizer, 64, cache_dir=root, verbose=False)) == 3
 
 
+def test_an_edited_masking_rule_is_what_the_next_data_set_carries(tmp_path, tokenizer, monkeypatch):
+    import minimind_sft.data as data
+    path, root = DATA / 'sft_val.jsonl', tmp_path / 'cache'
+    before = SFTDataset(path, tokenizer, 128, cache_dir=root, verbose=False)
+    with monkeypatch.context() as m:   # the rule edited: loss on every token (as a notebook cell or an edit + re-export does)
+        m.setattr(data, 'loss_masks', lambda ids, offsets, bos, eos: np.ones(len(ids), np.uint8))
+        edited = SFTDataset(path, tokenizer, 128, pad_to_max=False, cache_dir=root, verbose=False)
+        X, Y, M = edited[0]
+        assert M.tolist() == [1] * len(M)                                  # the edited masks, not the cached ones
+    again = SFTDataset(path, tokenizer, 128, cache_dir=root, verbose=False)
+    assert edited.cache.folder != before.cache.folder == again.cache.folder   # restored: the first cache again
+    assert edited.stats()['loss_tokens'] > before.stats()['loss_tokens'] == again.stats()['loss_tokens']
+    assert edited.fingerprint['code_sha256'] != before.fingerprint['code_sha256']
+    assert not torch.equal(SFTDataset(path, tokenizer, 128, pad_to_max=False, cache_dir=root, verbose=False)[0][2], M)
+
+
 def test_cache_depends_on_tokenizer(tmp_path, tokenizer, minimind_tokenizer):
     path = write_jsonl(tmp_path / 'd.jsonl', [GOOD])
     a = prepare_sft(path, tokenizer, 64, cache_dir=tmp_path / 'c', verbose=False)
@@ -128,7 +144,7 @@ def test_truncated_away_reply_is_counted_and_has_no_loss(tmp_path, tokenizer):
     ds = SFTDataset(path, tokenizer, 96, pad_to_max=False, cache_dir=tmp_path / 'c', verbose=False)
     assert ds.lengths.tolist()[0] == 96 and ds.lengths.tolist()[1] < 96
     assert ds.stats()['no_loss'] == 1 and ds.stats()['truncated'] == 1
-    X, Y, M = SFTCollator(tokenizer.pad_token_id)([ds[0], ds[1]])
+    X, Y, M, _ = SFTCollator(tokenizer.pad_token_id)([ds[0], ds[1]])
     assert M[0].sum() == 0 and M[1].sum() > 0
 
 
@@ -149,7 +165,7 @@ def test_dataloader_workers_map_the_cache(tmp_path, tokenizer):
                                          multiprocessing_context='spawn')
     batches = list(loader)
     direct = SFTCollator(tokenizer.pad_token_id)([ds[0], ds[1]])
-    assert all(torch.equal(a, b) for a, b in zip(batches[0], direct))
+    assert type(batches[0]) is type(direct) and all(torch.equal(a, b) for a, b in zip(batches[0][:3], direct[:3])) and batches[0].doc_ids is None
 
 
 def test_worker_processes_build_the_same_cache(tmp_path, tokenizer):

@@ -7,7 +7,7 @@ import json, os, random, shutil, signal, socket, subprocess, sys, time
 from pathlib import Path
 import pytest
 import torch
-from conftest import DATA
+from conftest import DATA, SHARED
 
 ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'TORCH_DISABLE_SHARE_RDZV_TCP_STORE': '1', 'WANDB_MODE': 'offline', 'PYTHONWARNINGS': 'ignore', 'TQDM_DISABLE': '1'}
 STEPS = 40
@@ -74,12 +74,28 @@ def reference(tmp_path_factory, cache):
     return out
 
 
+# the signal and kill -9 cases run for both generations: MiniMind-3 with its own tokenizer (skipped where ../shared lacks it)
+GENERATIONS = {'minimind': (), 'minimind3': ('--arch', 'minimind3', '--tokenizer_path', SHARED/'minimind3_tokenizer')}
+
+
+@pytest.fixture(scope='module', params=list(GENERATIONS))
+def generation(request, tmp_path_factory, cache):
+    "`(flags of the generation, its uninterrupted run)`."
+    if request.param == 'minimind3' and not (SHARED/'minimind3_tokenizer').is_dir():
+        pytest.skip("MiniMind-3's tokenizer (../shared/minimind3_tokenizer) not present")
+    flags = GENERATIONS[request.param]
+    out = tmp_path_factory.mktemp(f'reference-{request.param}')
+    r = run(out, cache, *flags, '--save_interval', 1000)
+    assert r.returncode == 0, r.stderr
+    return flags, out
+
+
 # --- signals -----------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize('sig,status', [(signal.SIGTERM, 143), (signal.SIGINT, 130)], ids=['SIGTERM', 'SIGINT'])
-def test_signal_saves_at_a_step_boundary_and_resume_is_exact(tmp_path, cache, reference, sig, status):
-    out = tmp_path/'out'
-    p = start(out, cache, '--save_interval', 1000)   # no periodic checkpoint: all that survives is the signal's save
+def test_signal_saves_at_a_step_boundary_and_resume_is_exact(tmp_path, cache, generation, sig, status):
+    (flags, reference), out = generation, tmp_path/'out'
+    p = start(out, cache, *flags, '--save_interval', 1000)   # no periodic checkpoint: all that survives is the signal's save
     wait_for(lambda: steps_logged(out) >= 5, p, what='step 5')
     p.send_signal(sig); time.sleep(0.005); p.send_signal(sig)   # a repeat (a second Ctrl-C) changes nothing
     assert p.wait(60) == status
@@ -90,7 +106,7 @@ def test_signal_saves_at_a_step_boundary_and_resume_is_exact(tmp_path, cache, re
     assert 5 <= stopped < STEPS
     ck = torch.load(out/RESUME, weights_only=False)
     assert ck['state']['step'] == stopped and steps_logged(out) == stopped and not no_temp_files(out)
-    r = run(out, cache, '--save_interval', 1000, '--resume', 'True')
+    r = run(out, cache, *flags, '--save_interval', 1000, '--resume', 'True')
     assert r.returncode == 0, r.stderr
     assert f'resumed from {out/RESUME}: epoch 1, step {stopped}' in r.stdout + r.stderr
     assert_same(out, reference)
@@ -98,17 +114,17 @@ def test_signal_saves_at_a_step_boundary_and_resume_is_exact(tmp_path, cache, re
 
 # --- kill -9 ----------------------------------------------------------------------------------------------------------
 
-def test_kill9_at_random_moments_with_resume_auto(tmp_path, cache, reference):
+def test_kill9_at_random_moments_with_resume_auto(tmp_path, cache, generation):
     "A checkpoint every step, SIGKILL at random moments (mid-step, mid-save), restarted with --resume auto each time."
-    out, rng, kills = tmp_path/'out', random.Random(0), 0
+    (flags, reference), out, rng, kills = generation, tmp_path/'out', random.Random(0), 0
     while kills < 8:
         before = steps_logged(out)
-        p = start(out, cache, '--save_interval', 1, '--resume', 'auto', log=tmp_path/f'run{kills}.log')
+        p = start(out, cache, *flags, '--save_interval', 1, '--resume', 'auto', log=tmp_path/f'run{kills}.log')
         wait_for(lambda: steps_logged(out) > before, p, what='a new step')   # progress since the last kill
         time.sleep(rng.uniform(0, 0.1))                                         # then a random moment: mid-step, mid-save
         assert p.poll() is None, f'the run ended after {kills} kills'
         p.kill(); p.wait(); kills += 1
-    r = run(out, cache, '--save_interval', 1, '--resume', 'auto')
+    r = run(out, cache, *flags, '--save_interval', 1, '--resume', 'auto')
     assert r.returncode == 0, r.stderr[-3000:]
     assert 'starting fresh' in (tmp_path/'run0.log').read_text()
     assert not no_temp_files(out)
@@ -212,6 +228,22 @@ def test_resume_on_changed_data_is_refused_unless_allowed(tmp_path, cache):
     r = run(out, cache, '--data_path', data, '--max_steps', 5, '--resume', 'True')
     assert r.returncode == 1 and f'--resume: {data} (data) changed since' in r.stderr and '--allow_data_change' in r.stderr, r.stderr
     r = run(out, cache, '--data_path', data, '--max_steps', 5, '--resume', 'True', '--allow_data_change', 'True')
+    assert r.returncode == 0 and 'continuing as --allow_data_change True asks' in r.stdout + r.stderr, r.stderr
+
+
+# the same CLI with the masking rule edited in place (every token teaches), as a re-exported notebook edit would have it
+EDITED_RULE = [sys.executable, '-c', 'import sys, numpy as np, minimind_sft.data as d; '
+               'd.loss_masks = lambda ids, offsets, bos, eos: np.ones(len(ids), np.uint8); '
+               'from minimind_sft.cli import main; sys.exit(main(sys.argv[1:]))']
+
+
+def test_resume_on_changed_sample_code_is_refused_unless_allowed(tmp_path, cache):
+    out = tmp_path/'out'
+    r = run(out, cache, '--max_steps', 3)
+    assert r.returncode == 0, r.stderr
+    r = run(out, cache, '--max_steps', 4, '--resume', 'True', launcher=EDITED_RULE)
+    assert r.returncode == 1 and 'changed since' in r.stderr and 'the code that makes its samples' in r.stderr, r.stderr
+    r = run(out, cache, '--max_steps', 4, '--resume', 'True', '--allow_data_change', 'True', launcher=EDITED_RULE)
     assert r.returncode == 0 and 'continuing as --allow_data_change True asks' in r.stdout + r.stderr, r.stderr
 
 

@@ -43,8 +43,8 @@ def test_packed_loss_and_gradients_match_unpacked_under_bf16(fused):
     for L in (40, 300, 120):
         x = torch.randint(3, 6400, (L,))
         items.append((x[:-1], x[1:], (torch.rand(L - 1) > 0.5).long()))
-    X, Y, M = (t.cuda() for t in SFTCollator(0)(items))
-    Xp, Yp, Mp, Dp = (t.cuda() for t in PackedCollator(0, 511)([items]))
+    X, Y, M, _ = SFTCollator(0)(items).to('cuda')
+    Xp, Yp, Mp, Dp = PackedCollator(0, 511)([items]).to('cuda')
     with torch.autocast('cuda', dtype=torch.bfloat16):
         a = model(X, targets=Y, loss_mask=M).ce_sum
         b = model(Xp, targets=Yp, loss_mask=Mp, doc_ids=Dp).ce_sum

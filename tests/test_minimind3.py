@@ -101,7 +101,8 @@ def test_saved_weights_load_into_minimind3s_own_model_strictly(minimind_code, tm
 
 
 def test_the_other_generation_is_refused_by_name(tmp_path):
-    from minimind_sft.minimind3 import MiniMind3Config, MiniMindForCausalLM, load_generation_weights
+    from minimind_sft.minimind3 import MiniMind3Config, MiniMindForCausalLM
+    from minimind_sft.generations import load_generation_weights
     from minimind_sft.model import LMConfig, MiniMindLM
     seed, m3 = MiniMindLM(LMConfig(dim=64, n_layers=1)), MiniMindForCausalLM(MiniMind3Config(**TINY))
     torch.save(m3.state_dict(), tmp_path / 'm3.pth'); torch.save(seed.state_dict(), tmp_path / 'seed.pth')
@@ -201,7 +202,8 @@ def test_two_step_cli_run_from_a_minimind3_checkpoint(tok3, tmp_path):
            '--cache_dir', str(tmp_path / 'cache'), '--learning_rate', '1e-3', '--augment', 'True']   # MiniMind-3's augmentation
     r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert '--fused with --arch minimind3' in r.stdout + r.stderr
+    log = r.stdout + r.stderr
+    assert '--fused: lean versions swapped in (' in log and 'FusedRMSNorm x' in log and 'the loss without logits' in log
     out = tmp_path / 'full_sft_64.pth'
     sd = torch.load(out)
     assert all(v.dtype == torch.float16 for v in sd.values())   # MiniMind-3's file format

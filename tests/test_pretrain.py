@@ -111,14 +111,16 @@ def test_same_samples_as_minimind_own_pretrain_dataset(minimind, tokenizer, text
 
 
 def test_cache_and_fingerprint_are_sfts_with_a_key_of_their_own(tokenizer, tmp_path):
-    from minimind_sft.data import PretrainDataset, SFTDataset, cache_key
+    from minimind_sft.data import PretrainChunkPreparer, PretrainDataset, SFTDataset, cache_key
     both = write_jsonl(tmp_path / 'both.jsonl', [{'text': 'Hello there.', 'conversations': [
         {'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'Hello there.'}]}])   # valid for both stages
     sft = SFTDataset(both, tokenizer, 64, cache_dir=tmp_path / 'c', verbose=False)
     pre = PretrainDataset(both, tokenizer, 64, cache_dir=tmp_path / 'c', verbose=False)
-    assert cache_key(both, tokenizer, 64) != cache_key(both, tokenizer, 64, kind='pretrain')
+    assert cache_key(both, tokenizer, 64) != cache_key(both, tokenizer, 64, preparer=PretrainChunkPreparer)
     assert sft.cache.folder != pre.cache.folder and pre.cache.meta['kind'] == 'pretrain' and sft.cache.meta['kind'] == 'sft'
-    assert pre.fingerprint == sft.fingerprint                         # same file, same tokenizer: what --resume checks
+    same = ('path', 'data_sha256', 'tokenizer_sha256')                 # same file, same tokenizer: what --resume checks ...
+    assert [pre.fingerprint[k] for k in same] == [sft.fingerprint[k] for k in same]
+    assert pre.fingerprint['code_sha256'] != sft.fingerprint['code_sha256']   # ... and the code that made the samples
     assert tokenizer.decode(pre[0][1][pre[0][2].bool()]) == 'Hello there.</s>'
     again = PretrainDataset(both, tokenizer, 64, cache_dir=tmp_path / 'c', verbose=False)
     assert again.cache.folder == pre.cache.folder and len(list((tmp_path / 'c').iterdir())) == 2
