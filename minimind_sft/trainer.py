@@ -466,9 +466,11 @@ def _global_count(n: torch.Tensor, run: TrainRun) -> torch.Tensor:
         n = n.clone(); dist.all_reduce(n)
     return n
 
+STEP_CALLBACKS = (validate_when_due, log_when_due, save_when_due)   # the trainer's own, after every optimizer step
+
 def train_epoch(epoch: int, # the epoch to train (0-based)
                 run: TrainRun, # the run: settings, model, optimizer, plan, progress
-                callbacks=None, # called in order with `run` after each optimizer step; None: `run.callbacks` (what `fit` set)
+                callbacks=None, # called in order with `run` after each optimizer step; None: `run.callbacks`, else the trainer's own
                ):
     "Train one epoch from `run.state.micro` (the first unseen batch): micro-batches, optimizer steps, callbacks."
     cfg, st, info = run.cfg, run.state, run.info
@@ -489,7 +491,8 @@ def train_epoch(epoch: int, # the epoch to train (0-based)
         if not step_end: continue
         run.window.end_step(*optimizer_step(run, loss_acc))
         loss_acc.zero_()
-        for callback in (run.callbacks if callbacks is None else callbacks): callback(run)
+        todo = callbacks if callbacks is not None else run.callbacks or (*STEP_CALLBACKS, stop_when_signalled)
+        for callback in todo: callback(run)
         if run.stop: break
 
 # %% ../nbs/05_trainer.ipynb #8c86857f
@@ -719,8 +722,6 @@ def build_run(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args
     Logger(f'{len(plan.dataset):,} samples, {plan.batches_per_epoch} batches of {cfg.batch_size} {unit} per process x '
            f'{info.world_size} process(es), {plan.total_steps} optimizer steps')
     return run
-
-STEP_CALLBACKS = (validate_when_due, log_when_due, save_when_due)   # the trainer's own, after every optimizer step
 
 def fit(run: TrainRun, # from `build_run`
         callbacks=(), # your own, each called with `run` after every optimizer step (after the trainer's validation, logging and saving)
