@@ -14,9 +14,9 @@ from .model import (_CACHE_FIELD, Attention, FeedForward, MiniMindBlock, MiniMin
                     RMSNorm, masked_ce_sum)
 
 # %% auto #0
-__all__ = ['FUSED', 'LEAN_LMS', 'REFERENCE', 'FusedRMSNorm', 'norm_linears', 'FusedAttention', 'swiglu', 'FusedFeedForward',
-           'FusedMiniMindBlock', 'linear_cross_entropy', 'fused_lm_forward', 'code_key', 'register_lean_lm',
-           'register_lean', 'fuse', 'lean_parts', 'unfuse']
+__all__ = ['FUSED', 'LEAN_LMS', 'REFERENCE', 'BLOCK_SLOTS', 'FusedRMSNorm', 'norm_linears', 'FusedAttention', 'swiglu',
+           'FusedFeedForward', 'FusedMiniMindBlock', 'linear_cross_entropy', 'fused_lm_forward', 'code_key',
+           'register_lean_lm', 'register_lean', 'fuse', 'lean_parts', 'unfuse']
 
 # %% ../nbs/03a_fused.ipynb #a0b4d907
 def _rms_rsqrt(x, eps: float):
@@ -255,13 +255,18 @@ def register_lean_lm(cls, # a causal LM with `hidden_states`, `moe_aux_loss`, `g
     if cls not in LEAN_LMS: LEAN_LMS.append(cls)
     REFERENCE[_ref_key(cls)] = list(reference)
 
+BLOCK_SLOTS = {  # block class: {child name: classes that may stand there as written}; other children are reported
+    MiniMindBlock: {'attention': (), 'attention_norm': (), 'ffn_norm': (), 'feed_forward': (MOEFeedForward,)}}
+
 def register_lean(cls, # a reference module class (of another generation's model)
                   lean, # its lean drop-in subclass: same parameters, same numbers
                   reference: list[str], # `code_key` of `cls.forward`, as `lean` was tested against
+                  slots: dict | None = None, # for a block: {child name: classes that may stand there unfused}
                  ):
     "Let `fuse` swap `lean` in for exact, unedited `cls` modules."
     FUSED[cls] = lean
     REFERENCE[_ref_key(cls)] = list(reference)
+    if slots is not None: BLOCK_SLOTS[cls] = dict(slots)
 
 # %% ../nbs/03a_fused.ipynb #9f9a069a
 def _matches_reference(cls) -> bool:
@@ -271,17 +276,15 @@ def _is_fused_forward(m) -> bool:
     f = m.__dict__.get('forward')
     return isinstance(f, types.MethodType) and f.__func__ is fused_lm_forward
 
-_SLOTS = ('attention', 'attention_norm', 'ffn_norm', 'feed_forward')  # what a block's children are meant to be
-
 def fuse(model: nn.Module, # a built model (before DDP or torch.compile wrap it)
          warn: bool = True, # one warning naming every module left as written
         ) -> list[str]:
     "Swap the fused versions into `model` in place, for exact, unedited reference classes only; returns the modules left as written."
     changed = {cls: not _matches_reference(cls) for cls in [*FUSED, *LEAN_LMS]}
-    left, blocks = [], set()
+    left, blocks = [], {}  # block name: its slots
     for name, m in model.named_modules():
         cls, where = type(m), name or 'the model'
-        if isinstance(m, MiniMindBlock): blocks.add(name)
+        if (slots := next((s for b, s in BLOCK_SLOTS.items() if isinstance(m, b)), None)) is not None: blocks[name] = slots
         if cls in FUSED.values() or _is_fused_forward(m): continue  # fused already
         if cls in changed and (changed[cls] or 'forward' in m.__dict__):
             left.append(f"{where} ({cls.__name__}: its forward differs from the code fuse was checked against)")
@@ -290,7 +293,8 @@ def fuse(model: nn.Module, # a built model (before DDP or torch.compile wrap it)
         elif isinstance(m, (*FUSED, *LEAN_LMS)):
             base = next(b for b in (*FUSED, *LEAN_LMS) if isinstance(m, b))
             left.append(f"{where} ({cls.__name__}, a subclass of {base.__name__})")
-        elif name.rpartition('.')[0] in blocks and name.rpartition('.')[2] in _SLOTS and not isinstance(m, MOEFeedForward):
+        elif (parent := name.rpartition('.'))[0] in blocks and parent[2] in (allowed := blocks[parent[0]]) \
+                and not isinstance(m, allowed[parent[2]]):
             left.append(f"{where} ({cls.__name__}, in place of the reference module)")
     if left and warn:
         warnings.warn(f"fuse: {len(left)} module(s) left as written, trained by their own code without the lean "

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03b_minimind3.ipynb #5727be6f
 from __future__ import annotations
-import math, re, warnings
+import math, re
 from pathlib import Path
 from typing import Optional
 
@@ -12,17 +12,17 @@ import torch
 import torch.nn.functional as F
 import torch.utils.checkpoint
 from torch import nn
-from transformers import AutoConfig, AutoModelForCausalLM, GenerationMixin, PretrainedConfig, PreTrainedModel
+from transformers import GenerationMixin, PretrainedConfig, PreTrainedModel
 from transformers.cache_utils import Cache, DynamicCache
 from .model import (  # the early generation's parts that MiniMind-3 shares
     RMSNorm, rope_cos_sin, apply_rope, repeat_kv, attention_mask_4d, document_positions, packed_attention, additive_mask,
-    compute_dtype, read_state_dict, MiniMindOutput, causal_lm_loss, masked_ce_sum, count_parameters, weight_path,
+    compute_dtype, read_state_dict, load_checked, register_auto, route_to_experts, MiniMindOutput, causal_lm_loss, masked_ce_sum, count_parameters, weight_path,
     _flex_attention, _is_block_mask, _is_segments, _CACHE_FIELD)
 
 # %% auto #0
 __all__ = ['MiniMind3Config', 'Attention', 'FeedForward', 'MOEFeedForward', 'MiniMindBlock', 'MiniMindModel',
            'MiniMindForCausalLM', 'register_auto_classes', 'minimind3_config', 'is_minimind3_state_dict',
-           'config_from_state_dict', 'load_weights', 'save_weights', 'LeanFeedForward']
+           'config_from_state_dict', 'load_weights', 'save_weights', 'LeanAttention', 'LeanFeedForward', 'LeanBlock']
 
 # %% ../nbs/03b_minimind3.ipynb #7f906bb7
 class MiniMind3Config(PretrainedConfig):
@@ -80,10 +80,14 @@ class Attention(nn.Module):
         self.resid_dropout = nn.Dropout(c.dropout)
 
     def forward(self, x, cos, sin, attn_mask=None, cache: Optional[Cache] = None):  # x: (B, T, hidden), normalised
-        B, T, _ = x.shape
-        q = self.q_norm(self.q_proj(x).view(B, T, self.n_heads, self.head_dim))  # (B, T, n_heads, hd)
-        k = self.k_norm(self.k_proj(x).view(B, T, self.n_kv_heads, self.head_dim))  # (B, T, n_kv_heads, hd)
-        v = self.v_proj(x).view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, n_kv_heads, T, hd)
+        return self.attend(self.q_proj(x), self.k_proj(x), self.v_proj(x), cos, sin, attn_mask, cache)
+
+    def attend(self, q, k, v, cos, sin, attn_mask=None, cache: Optional[Cache] = None):
+        "q/k norms, RoPE, attention over the (cached) keys and the output projection, from the projected q, k, v: (B, T, hidden)."
+        B, T, _ = q.shape
+        q = self.q_norm(q.view(B, T, self.n_heads, self.head_dim))  # (B, T, n_heads, hd)
+        k = self.k_norm(k.view(B, T, self.n_kv_heads, self.head_dim))  # (B, T, n_kv_heads, hd)
+        v = v.view(B, T, self.n_kv_heads, self.head_dim).transpose(1, 2)  # (B, n_kv_heads, T, hd)
         q = apply_rope(q, cos, sin, "half", heads_first=False).transpose(1, 2)  # (B, n_heads, T, hd)
         k = apply_rope(k, cos, sin, "half", heads_first=False).transpose(1, 2)  # (B, n_kv_heads, T, hd)
         if cache is not None: k, v = cache.update(k, v, self.layer_idx)  # (B, n_kv_heads, S, hd), S = past + T
@@ -127,14 +131,7 @@ class MOEFeedForward(nn.Module):
         scores = F.softmax(self.gate(x_flat), dim=-1)  # (N, E)
         topk_weight, topk_idx = torch.topk(scores, k=self.top_k, dim=-1, sorted=False)  # (N, k) each
         if self.norm_topk_prob: topk_weight = topk_weight / (topk_weight.sum(-1, keepdim=True) + 1e-20)
-        expert_of = topk_idx.view(-1)  # (N*k,) expert of each assignment
-        order = expert_of.argsort(stable=True)  # assignments grouped by expert
-        token_of = order // self.top_k  # (N*k,) token of each sorted assignment
-        counts = expert_of.bincount(minlength=self.n_experts).tolist()  # rows per expert (one sync)
-        xs = x_flat.index_select(0, token_of).split(counts)  # one gather, then each expert's rows as a view
-        out = torch.cat([expert(xe) for expert, xe in zip(self.experts, xs)])  # (N*k, hidden) in sorted order
-        weight_of = topk_weight.reshape(-1)[order, None]  # (N*k, 1)
-        y = torch.zeros_like(x_flat).index_add_(0, token_of, (out * weight_of).to(x_flat.dtype))  # one scatter
+        y = route_to_experts(x_flat, topk_idx, topk_weight, self.experts)  # (N, hidden)
         if self.training and self.coef > 0:
             load = F.one_hot(topk_idx, self.n_experts).float().mean(0)  # (k, E) share of tokens per expert
             self.aux_loss = (load * scores.mean(0)).sum() * self.n_experts * self.coef
@@ -265,10 +262,7 @@ class MiniMindForCausalLM(PreTrainedModel, GenerationMixin):
 
 def register_auto_classes():
     "Register MiniMind3Config / MiniMindForCausalLM with AutoConfig and AutoModelForCausalLM (idempotent)."
-    try: AutoConfig.register("minimind3", MiniMind3Config, exist_ok=True)
-    except ValueError: pass
-    try: AutoModelForCausalLM.register(MiniMind3Config, MiniMindForCausalLM, exist_ok=True)
-    except ValueError: pass
+    register_auto("minimind3", MiniMind3Config, MiniMindForCausalLM)
 
 register_auto_classes()
 
@@ -307,32 +301,15 @@ def config_from_state_dict(state_dict, **kwargs) -> MiniMind3Config:
     if use_moe: found.update(num_experts=sd["model.layers.0.mlp.gate.weight"].shape[0], moe_intermediate_size=up.shape[0])
     return MiniMind3Config(**{**found, **kwargs})
 
-def _listing(title: str, items: list, limit: int = 6) -> str:
-    more = f", ... ({len(items) - limit} more)" if len(items) > limit else ""
-    return f"  {title} ({len(items)}): " + (", ".join(items[:limit]) + more if items else "none")
-
 def load_weights(model: MiniMindForCausalLM, path_or_state_dict, strict: bool = True) -> MiniMindForCausalLM:
     "Load MiniMind-3 weights (fp16/bf16/fp32, any DDP/compile prefix) strictly; a mismatch names the keys and the size that fits."
-    sd = _minimind3_weights(path_or_state_dict)
-    tied = ("model.embed_tokens.weight", "lm_head.weight")
-    for a, b in (tied, tied[::-1]):
-        if a in sd and b not in sd: sd[b] = sd[a]
-    own = model.state_dict()
-    missing = [k for k in own if k not in sd]
-    unexpected = [k for k in sd if k not in own]
-    misshapen = [k for k in sd if k in own and tuple(sd[k].shape) != tuple(own[k].shape)]
-    if missing or unexpected or misshapen:
-        c, f = model.config, config_from_state_dict(sd)
-        report = "\n".join([
-            f"the weights do not fit MiniMind-3 (hidden_size={c.hidden_size}, num_hidden_layers={c.num_hidden_layers}, use_moe={c.use_moe}):",
-            _listing("missing", missing), _listing("unexpected", unexpected),
-            _listing("misshapen", [f"{k} file {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}" for k in misshapen]),
-            f"The file fits --hidden_size {f.hidden_size} --num_hidden_layers {f.num_hidden_layers} --use_moe {int(f.use_moe)}."])
-        if strict: raise ValueError(report)
-        warnings.warn(report)
-        sd = {k: v for k, v in sd.items() if k in own and k not in misshapen}
-    model.load_state_dict(sd, strict=False)  # checked above; strict=False lets a partial load through
-    return model
+    c = model.config
+    def hint(sd):
+        f = config_from_state_dict(sd)
+        return f"The file fits --hidden_size {f.hidden_size} --num_hidden_layers {f.num_hidden_layers} --use_moe {int(f.use_moe)}."
+    return load_checked(model, _minimind3_weights(path_or_state_dict),
+                        f"the weights do not fit MiniMind-3 (hidden_size={c.hidden_size}, num_hidden_layers={c.num_hidden_layers}, use_moe={c.use_moe}):",
+                        hint, tied=("model.embed_tokens.weight", "lm_head.weight"), strict=strict)
 
 def save_weights(model: nn.Module, path, half: bool = True) -> str:
     "Save as MiniMind-3's trainer does: the plain state dict, every float tensor as float16 (`half=False`: as trained)."
@@ -341,15 +318,37 @@ def save_weights(model: nn.Module, path, half: bool = True) -> str:
     return str(path)
 
 # %% ../nbs/03b_minimind3.ipynb #b8602866
-from .fused import register_lean, register_lean_lm, swiglu, _plain_linears
+from .fused import register_lean, register_lean_lm, swiglu, norm_linears, _plain_linears, _can_fold
+
+class LeanAttention(Attention):
+    "MiniMind-3's attention that may take its pre-norm (`norm=`) and fold it into the q, k, v projections."
+    def forward(self, x, cos, sin, attn_mask=None, cache=None, norm=None):  # x: (B, T, hidden); norm: applied to x first
+        if norm is None: return super().forward(x, cos, sin, attn_mask, cache)
+        if not _can_fold(norm, x, self.q_proj, self.k_proj, self.v_proj): return super().forward(norm(x), cos, sin, attn_mask, cache)
+        q, k, v = norm_linears(x, norm, self.q_proj.weight, self.k_proj.weight, self.v_proj.weight)
+        return self.attend(q, k, v, cos, sin, attn_mask, cache)
 
 class LeanFeedForward(FeedForward):
-    "MiniMind-3's SwiGLU through `swiglu` of `03a_fused` in training: three (N, hidden) activations kept for backward, not five."
-    def forward(self, x):  # (..., hidden) -> (..., hidden)
+    "MiniMind-3's SwiGLU through `swiglu` of `03a_fused` in training: three (N, hidden) activations kept for backward, not five; may fold its pre-norm (`norm=`)."
+    def forward(self, x, norm=None):  # (..., hidden) -> (..., hidden); norm: applied to x first
+        if norm is not None and not _can_fold(norm, x, self.gate_proj, self.up_proj, self.down_proj): x, norm = norm(x), None
         if not (torch.is_grad_enabled() and _plain_linears(self.gate_proj, self.up_proj, self.down_proj)
                 and (x.dtype == self.gate_proj.weight.dtype or torch.is_autocast_enabled(x.device.type))):
             return super().forward(x)
-        return swiglu(x, self.gate_proj.weight, self.up_proj.weight, self.down_proj.weight)
+        return swiglu(x, self.gate_proj.weight, self.up_proj.weight, self.down_proj.weight, norm)
 
-register_lean(FeedForward, LeanFeedForward, ['0e077f7384de'])   # code_key of FeedForward.forward, as tested below
+class LeanBlock(MiniMindBlock):
+    "MiniMind-3's block that hands its norms to the lean attention and SwiGLU, which fold them into their first matmuls."
+    def forward(self, x, cos, sin, attn_mask=None, cache=None):  # x: (B, T, hidden)
+        if type(self.self_attn) is LeanAttention:
+            h = x + self.self_attn(x, cos, sin, attn_mask, cache, norm=self.input_layernorm)
+        else: h = x + self.self_attn(self.input_layernorm(x), cos, sin, attn_mask, cache)
+        if type(self.mlp) is LeanFeedForward: return h + self.mlp(h, norm=self.post_attention_layernorm)
+        return h + self.mlp(self.post_attention_layernorm(h))
+
+# code_key of each reference forward, as tested below
+register_lean(Attention, LeanAttention, ['26934c4f5b5e'])
+register_lean(FeedForward, LeanFeedForward, ['0e077f7384de'])
+register_lean(MiniMindBlock, LeanBlock, ['8a88c3c29bcd'], slots={'self_attn': (), 'input_layernorm': (), 'post_attention_layernorm': (),
+                                                      'mlp': (MOEFeedForward,)})
 register_lean_lm(MiniMindForCausalLM, ['c9abe72cfb39', 'b68fd166a29c'])  # ... of its forward and of masked_ce_sum

@@ -22,10 +22,10 @@ from transformers.utils import ModelOutput
 __all__ = ['LMConfig', 'RMSNorm', 'rope_cos_sin', 'apply_rope', 'flex_attention_works', 'repeat_kv', 'Attention',
            'attention_mask_4d', 'document_positions', 'document_mask', 'DocumentSegments', 'document_segments',
            'document_block_mask', 'compute_dtype', 'packed_attention', 'additive_mask', 'ffn_hidden_dim', 'FeedForward',
-           'MoEGate', 'MOEFeedForward', 'MiniMindBlock', 'MiniMindOutput', 'causal_lm_loss', 'masked_ce_sum',
-           'MiniMindLM', 'register_auto_classes', 'count_parameters', 'preset_configs', 'weight_path',
-           'convert_to_hf_layout', 'convert_from_hf_layout', 'config_from_state_dict', 'read_state_dict',
-           'load_weights']
+           'MoEGate', 'route_to_experts', 'MOEFeedForward', 'MiniMindBlock', 'MiniMindOutput', 'causal_lm_loss',
+           'masked_ce_sum', 'MiniMindLM', 'register_auto', 'register_auto_classes', 'count_parameters',
+           'preset_configs', 'weight_path', 'convert_to_hf_layout', 'convert_from_hf_layout', 'config_from_state_dict',
+           'read_state_dict', 'load_checked', 'load_weights']
 
 # %% ../nbs/03_model.ipynb #efccf822
 class LMConfig(PretrainedConfig):
@@ -354,6 +354,21 @@ class MoEGate(nn.Module):
         return topk_idx, topk_weight, aux_loss
 
 # %% ../nbs/03_model.ipynb #e2684236
+def route_to_experts(x_flat: torch.Tensor, # (N, dim) tokens
+                     topk_idx: torch.Tensor, # (N, k) the experts chosen for each token
+                     topk_weight: torch.Tensor, # (N, k) their weights
+                     experts: nn.ModuleList, # the routed experts
+                    ) -> torch.Tensor:
+    "Each token's weighted sum of its chosen experts' outputs, (N, dim): one gather, each expert once over its rows, one scatter."
+    expert_of = topk_idx.view(-1)  # (N*k,) expert of each assignment
+    order = expert_of.argsort(stable=True)  # assignments grouped by expert
+    token_of = order // topk_idx.shape[-1]  # (N*k,) token of each sorted assignment
+    weight_of = topk_weight.reshape(-1)[order, None].to(x_flat.dtype)  # (N*k, 1)
+    counts = expert_of.bincount(minlength=len(experts)).tolist()  # assignments per expert (one sync)
+    xs = x_flat.index_select(0, token_of).split(counts)  # each expert's rows as a view of one gather
+    out = torch.cat([expert(xe) for expert, xe in zip(experts, xs)])  # (N*k, dim) in sorted order
+    return torch.zeros_like(x_flat).index_add_(0, token_of, (out * weight_of).to(x_flat.dtype))  # one scatter
+
 class MOEFeedForward(nn.Module):
     "Mixture of experts: top-k routed SwiGLU experts plus a shared one; sets `self.aux_loss`."
     def __init__(self, config: LMConfig):
@@ -366,16 +381,7 @@ class MOEFeedForward(nn.Module):
 
     def forward(self, x):  # x: (B, T, dim)
         topk_idx, topk_weight, self.aux_loss = self.gate(x)  # (N, k), (N, k), ()
-        x_flat = x.reshape(-1, x.shape[-1])  # (N, dim)
-        expert_of = topk_idx.view(-1)  # (N*k,) expert of each assignment
-        order = expert_of.argsort(stable=True)  # assignments grouped by expert
-        token_of = order // self.top_k  # (N*k,) token of each sorted assignment
-        weight_of = topk_weight.reshape(-1)[order, None].to(x.dtype)  # (N*k, 1)
-        counts = expert_of.bincount(minlength=len(self.experts)).tolist()  # assignments per expert (one sync)
-        xs = x_flat.index_select(0, token_of).split(counts)  # one gather, then each expert's rows as a view
-        out = torch.cat([expert(xe) for expert, xe in zip(self.experts, xs)])  # (N*k, dim) in sorted order
-        y = torch.zeros_like(x_flat).index_add_(0, token_of, (out * weight_of).to(x_flat.dtype))  # one scatter
-        y = y.view_as(x)
+        y = route_to_experts(x.reshape(-1, x.shape[-1]), topk_idx, topk_weight, self.experts).view_as(x)
         if self.shared_experts is not None: y = y + self.shared_experts(x)
         return y
 
@@ -528,14 +534,18 @@ class MiniMindLM(PreTrainedModel, GenerationMixin):
                    self.output.weight.new_zeros((), dtype=torch.float32))
 
 # %% ../nbs/03_model.ipynb #19e68e08
+def register_auto(model_type: str, config_class, model_class):
+    "Register a config and its causal LM with AutoConfig and AutoModelForCausalLM under `model_type` (idempotent)."
+    try: AutoConfig.register(model_type, config_class, exist_ok=True)
+    except TypeError: AutoConfig.register(model_type, config_class)  # very old signature without exist_ok
+    except ValueError: pass  # already registered
+    try: AutoModelForCausalLM.register(config_class, model_class, exist_ok=True)
+    except TypeError: AutoModelForCausalLM.register(config_class, model_class)
+    except ValueError: pass
+
 def register_auto_classes():
     "Register LMConfig / MiniMindLM with AutoConfig and AutoModelForCausalLM (idempotent)."
-    try: AutoConfig.register("minimind", LMConfig, exist_ok=True)
-    except TypeError: AutoConfig.register("minimind", LMConfig)  # very old signature without exist_ok
-    except ValueError: pass  # already registered
-    try: AutoModelForCausalLM.register(LMConfig, MiniMindLM, exist_ok=True)
-    except TypeError: AutoModelForCausalLM.register(LMConfig, MiniMindLM)
-    except ValueError: pass
+    register_auto("minimind", LMConfig, MiniMindLM)
 
 register_auto_classes()
 
@@ -674,6 +684,34 @@ def _listing(title: str, items: list, limit: int = 8) -> str:
     more = f", ... ({len(items) - limit} more)" if len(items) > limit else ""
     return f"  {title} ({len(items)}): " + (", ".join(items[:limit]) + more if items else "none")
 
+def load_checked(model: nn.Module, # the model to fill
+                 sd: dict, # a state dict in the model's own key layout (`read_state_dict`, converted)
+                 title: str, # first line of a mismatch report: which model the weights do not fit
+                 hint, # sd -> one line naming the model size the file fits
+                 tied: tuple[str, str] | None = None, # the two keys of a tied embedding: either fills the other
+                 strict: bool = True, # a mismatch raises; False: warns and loads what fits
+                ) -> nn.Module:
+    "Load `sd` into `model` after checking keys and shapes: a mismatch names the missing, unexpected and misshapen keys and the size that fits."
+    if tied:
+        for a, b in (tied, tied[::-1]):
+            if a in sd and b not in sd: sd[b] = sd[a]
+    own = model.state_dict()
+    missing = sorted((k for k in own if k not in sd), key=_natural)
+    unexpected = sorted((k for k in sd if k not in own), key=_natural)
+    misshapen = sorted((k for k in sd if k in own and tuple(sd[k].shape) != tuple(own[k].shape)), key=_natural)
+    if missing or unexpected or misshapen:
+        report = "\n".join([title, _listing("missing", missing), _listing("unexpected", unexpected),
+                            _listing("misshapen", [f"{k} file {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}" for k in misshapen], 4),
+                            hint(sd)])
+        if strict: raise ValueError(report)
+        warnings.warn(report)
+        sd = {k: v for k, v in sd.items() if k in own and k not in misshapen}
+    a, b = (sd.get(tied[0]), sd.get(tied[1])) if tied else (None, None)
+    if a is not None and b is not None and a is not b and a.shape == b.shape and not torch.equal(a, b):
+        raise ValueError(f"{tied[0]} and {tied[1]} differ: this model ties them, the file does not")
+    model.load_state_dict(sd, strict=False)  # keys are checked above; strict=False lets a partial load through
+    return model
+
 def load_weights(model: nn.Module, path_or_state_dict, strict: bool = True) -> nn.Module:
     "Load a MiniMind checkpoint (either layout, any prefix, fp16/bf16/fp32) into `model`, failing loudly on a mismatch."
     sd = read_state_dict(path_or_state_dict)
@@ -682,24 +720,6 @@ def load_weights(model: nn.Module, path_or_state_dict, strict: bool = True) -> n
     elif model.config.rope_layout == "half":
         sd = convert_to_hf_layout(sd, model.config)  # early-layout file into a half-RoPE model: permute the rows
         sd = convert_from_hf_layout(sd, model.config, permute_rope=False)
-    tied = ("tok_embeddings.weight", "output.weight")
-    if tied[0] in sd and tied[1] not in sd: sd[tied[1]] = sd[tied[0]]
-    if tied[1] in sd and tied[0] not in sd: sd[tied[0]] = sd[tied[1]]
-    own = model.state_dict()
-    missing = sorted((k for k in own if k not in sd), key=_natural)
-    unexpected = sorted((k for k in sd if k not in own), key=_natural)
-    misshapen = sorted((k for k in sd if k in own and tuple(sd[k].shape) != tuple(own[k].shape)), key=_natural)
-    if missing or unexpected or misshapen:
-        c = model.config
-        report = "\n".join([f"Checkpoint does not fit MiniMindLM(dim={c.dim}, n_layers={c.n_layers}, use_moe={c.use_moe}):",
-                            _listing("missing", missing), _listing("unexpected", unexpected),
-                            _listing("misshapen", [f"{k} file {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}" for k in misshapen], 4),
-                            _fit_hint(sd, c)])
-        if strict: raise ValueError(report)
-        warnings.warn(report)
-        sd = {k: v for k, v in sd.items() if k in own and k not in misshapen}
-    a, b = sd.get(tied[0]), sd.get(tied[1])
-    if a is not None and b is not None and a is not b and a.shape == b.shape and not torch.equal(a, b):
-        raise ValueError("tok_embeddings.weight and output.weight differ: this model ties them, the file does not")
-    model.load_state_dict(sd, strict=False)  # keys are checked above; strict=False lets a partial load through
-    return model
+    c = model.config
+    return load_checked(model, sd, f"Checkpoint does not fit MiniMindLM(dim={c.dim}, n_layers={c.n_layers}, use_moe={c.use_moe}):",
+                        lambda sd: _fit_hint(sd, c), tied=("tok_embeddings.weight", "output.weight"), strict=strict)
