@@ -8,8 +8,10 @@ import functools, json, random, re
 from pathlib import Path
 from torch.utils.data import Dataset
 from .tokenizer import SPECIAL_TOKENS
-from .data import ChatRenderer, DataError, SFTDataset, assistant_markers
-from .data import encode_and_mask, pad_and_shift, special_strings
+from .data import ChatRenderer, DataError, assistant_markers
+from .token_cache import SFTDataset
+from .data import encode_and_mask, special_strings
+from .token_cache import pad_and_shift
 
 # %% auto #0
 __all__ = ['SYNONYM_LANGUAGES', 'SYSTEM_PROMPTS', 'EMPTY_THINK', 'load_synonyms', 'augment_conversation', 'EpochAugmented',

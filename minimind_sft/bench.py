@@ -34,7 +34,7 @@ def make_big_jsonl(src: Path, dst: Path, lines: int) -> Path:
 _CHILD = r'''
 import json, resource, sys, time
 t0 = time.perf_counter()
-from minimind_sft.data import SFTDataset
+from minimind_sft.token_cache import SFTDataset
 from minimind_sft.tokenizer import load_tokenizer
 tok = load_tokenizer(sys.argv[2])
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -42,7 +42,7 @@ t1 = time.perf_counter()
 ds = SFTDataset(sys.argv[1], tok, int(sys.argv[3]), cache_dir=sys.argv[4], verbose=False)
 t2 = time.perf_counter()
 x = ds[len(ds) - 1]
-from minimind_sft.data import default_num_proc
+from minimind_sft.token_cache import default_num_proc
 print(json.dumps(dict(samples=len(ds), seconds=t2 - t1, import_seconds=t1 - t0, rss_base_kb=base,
                       rss_peak_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                       workers=default_num_proc(sys.argv[1]), worker_peak_kb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)))
@@ -62,7 +62,7 @@ def bench_data(data_path: str | Path | None = None, # file for the side-by-side 
                workdir: str | Path | None = None, # where the large file and caches go (default: a temp folder)
               ) -> dict:
     "Print and return the data-preparation figures: fast vs per-sample rate, cached load, peak memory."
-    from minimind_sft.data import PerSampleSFTDataset, SFTDataset, prepare_sft
+    from minimind_sft.token_cache import PerSampleSFTDataset, SFTDataset, prepare_sft
     from minimind_sft.tokenizer import load_tokenizer
     data_path = Path(data_path or _repo_data()/'sft_train.jsonl')
     tok_dir = Path(tokenizer_path or _repo_data()/'tokenizer')
@@ -335,7 +335,7 @@ sys.path.insert(0, '..')
 def _run_minimind(spec: dict) -> dict:
     "Train the samples with the generation's own MiniMind script (MiniMind's train_full_sft.py, or MiniMind-3's) and measure it."
     import torch
-    from minimind_sft.data import SFTDataset
+    from minimind_sft.token_cache import SFTDataset
     from minimind_sft.generations import generation
     from minimind_sft.model import count_parameters
     from minimind_sft.tokenizer import load_tokenizer
@@ -460,7 +460,7 @@ def bench_train(preset: str = 'small', # settings.ini preset for the dense rows
     A line is printed as each variant ends; one that fails does not stop the others, and the call raises at the end."""
     import torch
     from minimind_sft.config import load_config
-    from minimind_sft.data import SFTDataset
+    from minimind_sft.token_cache import SFTDataset
     from minimind_sft.tokenizer import load_tokenizer
     names = variants or list(BENCH_VARIANTS)
     unknown = [n for n in names if n not in BENCH_VARIANTS]
@@ -567,7 +567,7 @@ def _scores(model, tokenizer, cfg, eval_prompts: int, max_new_tokens: int) -> di
     from torch.utils.data import DataLoader
     from minimind_sft.batching import SFTCollator
     from minimind_sft.chat import answer_eval
-    from minimind_sft.data import SFTDataset
+    from minimind_sft.token_cache import SFTDataset
     from minimind_sft.trainer import evaluate
     val = SFTDataset(cfg.val_data_path, tokenizer, cfg.max_seq_len, pad_to_max=False, cache_dir=cfg.cache_dir, verbose=False)
     loader = DataLoader(val, batch_size=cfg.batch_size, collate_fn=SFTCollator(tokenizer.pad_token_id))

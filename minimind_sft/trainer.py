@@ -13,7 +13,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from .config import TrainConfig, is_weight_file, resolve_device
-from .data import PretrainDataset, SFTDataset
+from .token_cache import PretrainDataset, SFTDataset
 from .checkpoint import CheckpointFiles, DamagedCheckpoint, DiskFullError, StopSignals, remove_stale_temps, save_atomic
 from .batching import BatchPlan, SFTCollator, plan_batches
 from .model import count_parameters, weight_path

@@ -1,6 +1,7 @@
 "Run under torchrun: every rank prepares the same data; prints which rank saw which cache folder."
 import sys, torch.distributed as dist
-from minimind_sft.data import prepare_sft, DataError
+from minimind_sft.data import DataError
+from minimind_sft.token_cache import prepare_sft
 from minimind_sft.tokenizer import load_tokenizer
 
 dist.init_process_group('gloo')

@@ -5,7 +5,8 @@ import pytest
 import torch
 from conftest import DATA, conv, write_jsonl
 from minimind_sft.batching import SFTCollator
-from minimind_sft.data import DataError, PerSampleSFTDataset, SFTDataset, prepare_sft
+from minimind_sft.data import DataError
+from minimind_sft.token_cache import PerSampleSFTDataset, SFTDataset, prepare_sft
 
 GOOD = conv('What is 2 + 3?', '2 + 3 = 5. The answer is 5.')
 
@@ -169,7 +170,7 @@ def test_dataloader_workers_map_the_cache(tmp_path, tokenizer):
 
 
 def test_worker_processes_build_the_same_cache(tmp_path, tokenizer):
-    from minimind_sft.data import _build_cache
+    from minimind_sft.token_cache import _build_cache
     rows = [l for l in (DATA / 'sft_train.jsonl').read_text(encoding='utf-8').splitlines()][:900]
     path = write_jsonl(tmp_path / 'd.jsonl', rows[:400] + ['{bad'] + rows[400:])
     outs = []

@@ -291,7 +291,7 @@ def test_a_killed_cache_build_is_rebuilt_not_read(tmp_path):
     data = tmp_path/'big.jsonl'
     data.write_bytes((DATA/'sft_train.jsonl').read_bytes() * 4)
     cdir = tmp_path/'cache'
-    cmd = [sys.executable, '-c', 'from minimind_sft.data import prepare_main; prepare_main()', '--preset', 'demo',
+    cmd = [sys.executable, '-c', 'from minimind_sft.token_cache import prepare_main; prepare_main()', '--preset', 'demo',
            '--data_path', str(data), '--val_data_path', 'none', '--cache_dir', str(cdir)]
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     def building():
@@ -302,7 +302,7 @@ def test_a_killed_cache_build_is_rebuilt_not_read(tmp_path):
     r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
     assert r.returncode == 0 and 'tokenised 12,000 conversations' in r.stdout, r.stdout + r.stderr
     assert [d.name.startswith('.') for d in cdir.iterdir()] == [False]   # the killed build's folder is gone
-    from minimind_sft.data import check_cache
+    from minimind_sft.token_cache import check_cache
     assert check_cache(next(cdir.iterdir())) is None
 
 

@@ -136,7 +136,7 @@ def spelled(tok, X, Y, M) -> str:
 
 @pytest.fixture(scope='module')
 def samples(tok3, tmp_path_factory):
-    from minimind_sft.data import SFTDataset
+    from minimind_sft.token_cache import SFTDataset
     d = tmp_path_factory.mktemp('m3data')
     write_jsonl(d / 'sft.jsonl', [{'conversations': c} for c in (PLAIN, MULTI, THINK, TWO_CALLS, CUT)])
     return d / 'sft.jsonl', SFTDataset(d / 'sft.jsonl', tok3, 512, pad_to_max=False, cache_dir=d / 'cache', verbose=False)

@@ -77,7 +77,7 @@ def minimind(tmp_path_factory):
 
 @pytest.mark.parametrize('which', ['tokenizer', 'minimind_tokenizer'])
 def test_samples_padded_to_max_length_are_minimind_rule(which, request, text_file, tmp_path):
-    from minimind_sft.data import PretrainDataset
+    from minimind_sft.token_cache import PretrainDataset
     tok = request.getfixturevalue(which)   # the bundled tokenizer; MiniMind's own where ../shared has it
     ds = PretrainDataset(text_file, tok, MAX_LENGTH, pad_to_max=True, cache_dir=tmp_path, verbose=False)
     assert len(ds) == len(DOCS) and ds.stats()['truncated'] == 2
@@ -98,7 +98,7 @@ def test_samples_padded_to_max_length_are_minimind_rule(which, request, text_fil
 
 
 def test_same_samples_as_minimind_own_pretrain_dataset(minimind, tokenizer, text_file, tmp_path):
-    from minimind_sft.data import PretrainDataset
+    from minimind_sft.token_cache import PretrainDataset
     ours = PretrainDataset(text_file, tokenizer, MAX_LENGTH, cache_dir=tmp_path, verbose=False)
     ref = minimind.PretrainDataset(str(text_file), tokenizer, max_length=MAX_LENGTH)
     assert len(ours) == len(ref) == len(DOCS)
@@ -111,7 +111,8 @@ def test_same_samples_as_minimind_own_pretrain_dataset(minimind, tokenizer, text
 
 
 def test_cache_and_fingerprint_are_sfts_with_a_key_of_their_own(tokenizer, tmp_path):
-    from minimind_sft.data import PretrainChunkPreparer, PretrainDataset, SFTDataset, cache_key
+    from minimind_sft.data import PretrainChunkPreparer
+    from minimind_sft.token_cache import PretrainDataset, SFTDataset, cache_key
     both = write_jsonl(tmp_path / 'both.jsonl', [{'text': 'Hello there.', 'conversations': [
         {'role': 'user', 'content': 'Hi'}, {'role': 'assistant', 'content': 'Hello there.'}]}])   # valid for both stages
     sft = SFTDataset(both, tokenizer, 64, cache_dir=tmp_path / 'c', verbose=False)
@@ -127,7 +128,8 @@ def test_cache_and_fingerprint_are_sfts_with_a_key_of_their_own(tokenizer, tmp_p
 
 
 def test_worker_processes_build_the_same_pretrain_cache(tokenizer, text_file, tmp_path):
-    from minimind_sft.data import PretrainChunkPreparer, _build_cache
+    from minimind_sft.data import PretrainChunkPreparer
+    from minimind_sft.token_cache import _build_cache
     metas, files = [], []
     for n in (1, 2):                                                  # a large file's path: chunks in worker processes
         out = tmp_path / f'p{n}'; out.mkdir()
@@ -137,7 +139,8 @@ def test_worker_processes_build_the_same_pretrain_cache(tokenizer, text_file, tm
 
 
 def test_bad_lines_name_file_line_and_field_before_training(tokenizer, tmp_path):
-    from minimind_sft.data import DataError, PretrainDataset
+    from minimind_sft.data import DataError
+    from minimind_sft.token_cache import PretrainDataset
     bad = write_jsonl(tmp_path / 'bad.jsonl', [{'text': 'fine'}, '{"text": "unclosed', '[1, 2]', {'content': 'x'},
                                                {'conversations': []}, {'text': 7}, {'text': '  '}, {'text': 'a <s> b'},
                                                {'text': 'end</s>'}, b'{"text": "\xff"}', '', {'text': 'also fine'}])
