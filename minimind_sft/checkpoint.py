@@ -4,14 +4,15 @@
 
 # %% ../nbs/04a_checkpoint.ipynb #3acb3ec0
 from __future__ import annotations
-import errno, hashlib, os, re, signal, threading
+import errno, fcntl, hashlib, os, re, signal, socket, threading, time
 from dataclasses import dataclass
 from pathlib import Path
 import torch
 
 # %% auto #0
 __all__ = ['fsync_dir', 'mount_of', 'DiskFullError', 'save_atomic', 'checkpoint_trailer', 'TrailerInfo', 'read_trailer',
-           'DamagedCheckpoint', 'load_checked', 'CheckpointFiles', 'remove_stale_temps', 'StopSignals']
+           'DamagedCheckpoint', 'load_checked', 'CheckpointFiles', 'remove_stale_temps', 'StopSignals', 'OutDirBusy',
+           'OutDirLock']
 
 # %% ../nbs/04a_checkpoint.ipynb #393ef6bf
 def fsync_dir(folder: str | Path):
@@ -215,3 +216,41 @@ class StopSignals:
     def name(self) -> str | None: return self.names.get(self.signum)
     @property
     def exit_status(self) -> int: return 128 + int(self.signum)
+
+# %% ../nbs/04a_checkpoint.ipynb #87a86209
+class OutDirBusy(OSError):
+    "Another run holds this output folder."
+
+class OutDirLock:
+    "An exclusive hold on a run's output folder: `flock` on `{out_dir}/.run.lock`, released by `release()` or by the kernel when the process ends."
+    held = {}  # folder -> the lock this process holds on it
+
+    def __init__(self, out_dir: str | Path):
+        self.folder = Path(out_dir).resolve()
+        self.path, self.file = self.folder/'.run.lock', None
+
+    def acquire(self) -> OutDirLock:
+        "Take the folder, or raise `OutDirBusy` naming the holder (pid, host, start time)."
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if (earlier := OutDirLock.held.get(self.folder)) is not None: earlier.release()   # this process's earlier run
+        f = open(self.path, 'a+')
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0); holder = f.read().strip() or 'a process that has just started'
+            f.close()
+            raise OutDirBusy(f"{self.folder} is in use by another run ({holder}): wait for it to end, stop it, "
+                             f"or give this run another --out_dir") from None
+        f.seek(0); f.truncate()
+        f.write(f"pid {os.getpid()} on {socket.gethostname()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n"); f.flush()
+        self.file = f
+        OutDirLock.held[self.folder] = self
+        return self
+
+    def release(self):
+        "Give the folder up (a no-op if not held)."
+        if self.file is None: return
+        fcntl.flock(self.file, fcntl.LOCK_UN); self.file.close(); self.file = None
+        if OutDirLock.held.get(self.folder) is self: del OutDirLock.held[self.folder]
+
+    def __enter__(self): return self.acquire()
+    def __exit__(self, *exc): self.release()

@@ -46,7 +46,8 @@ def torchrun_command(cfg: TrainConfig, nproc_per_node: int) -> list[str]:
 
 def run_torchrun(cfg: TrainConfig, nproc_per_node: int, on_line=print) -> int:
     "Run `cfg` under torchrun with `nproc_per_node` processes, passing each output line to `on_line`; returns the exit status."
-    env = {**os.environ, 'TQDM_DISABLE': '1', 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '1')}
+    env = {'TORCH_DISABLE_SHARE_RDZV_TCP_STORE': '1',   # a fresh rendezvous store per attempt: elastic restarts reconnect
+           **os.environ, 'TQDM_DISABLE': '1', 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '1')}
     proc = subprocess.Popen(torchrun_command(cfg, nproc_per_node), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, bufsize=1, env=env)
     try:

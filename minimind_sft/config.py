@@ -11,9 +11,9 @@ from typing import Optional
 from fastcore.docments import docments
 
 # %% auto #0
-__all__ = ['STAGES', 'COMMANDS', 'ALIASES', 'find_settings', 'read_sections', 'read_presets', 'parse_bool', 'TrainConfig',
-           'config_help', 'is_weight_file', 'convert_value', 'resolve_device', 'load_config', 'build_parser',
-           'parse_args', 'to_argv']
+__all__ = ['STAGES', 'COMMANDS', 'SHAPE', 'ALIASES', 'find_settings', 'read_sections', 'read_presets', 'parse_bool',
+           'TrainConfig', 'config_help', 'is_weight_file', 'convert_value', 'resolve_device', 'load_config',
+           'build_parser', 'parse_args', 'to_argv']
 
 # %% ../nbs/00_config.ipynb #b45e48af
 def _package_root() -> Path | None:
@@ -206,6 +206,19 @@ def _check_stage(values: dict, stage: str):
     if values['augment']:
         raise ValueError("--augment rewrites the user turns of conversations; pretraining text has none: pass --augment False")
 
+SHAPE = ('arch', 'dim', 'n_layers', 'use_moe')  # what decides which weights files fit a model
+
+def _start_for_shape(values: dict, preset_values: dict, overrides: dict) -> str | None:
+    "Where a run whose shape was overridden starts, when the preset's weights file fits the preset's shape only: sets `from_weight`, returns the line that says so."
+    changed = [k for k in SHAPE if values[k] != preset_values[k]]
+    w = values['from_weight']
+    if not changed or overrides.get('from_weight') is not None or not is_weight_file(w): return None
+    shape = ', '.join(f'{k}={values[k]}' for k in changed)
+    own = Path(values['out_dir'])/f"pretrain_{values['dim']}{'_moe' if values['use_moe'] else ''}.pth"
+    values['from_weight'] = str(own) if own.is_file() else 'none'
+    return (f"the preset's weights {w} fit its own shape, not {shape}: starting from "
+            + (f"{own}" if own.is_file() else f"random weights (no {own}; pass from_weight to choose)"))
+
 def load_config(preset: str | None = None, # a section of settings.ini (default: only [DEFAULT])
                 settings: str | Path | None = None, # settings.ini to read (default: the repository's)
                 stage: str | None = None, # sft (default) or pretrain: which [stage:...] and [preset:...] sections apply
@@ -226,13 +239,17 @@ def load_config(preset: str | None = None, # a section of settings.ini (default:
             values[k] = _resolve_path(k, convert_value(k, v, f"{path} [{section}]"), path.parent)
     missing = [k for k in settable if k not in values]
     if missing: raise ValueError(f"{path}: [DEFAULT] has no value for {', '.join(missing)}")
+    preset_values = dict(values)
     for k, v in overrides.items():
         if k not in settable: raise _unknown('setting', k, settable)
         if v is None and not types[k].startswith('Optional'): continue
         values[k] = _resolve_path(k, convert_value(k, v, 'override'), None)
     values['device'] = resolve_device(values['device'])
     _check_stage(values, stage)
-    return TrainConfig(**values, stage=stage, preset=name)
+    note = _start_for_shape(values, preset_values, overrides)
+    cfg = TrainConfig(**values, stage=stage, preset=name)
+    cfg.start_note = note   # not a setting: said at the top of the run (`init_model`, the run notebook)
+    return cfg
 
 # %% ../nbs/00_config.ipynb #890aaef2
 ALIASES = {'hidden_size': 'dim', 'num_hidden_layers': 'n_layers', 'save_dir': 'out_dir'}  # MiniMind-3's flag names

@@ -14,7 +14,8 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from .config import TrainConfig, is_weight_file, resolve_device
 from .token_cache import PretrainDataset, SFTDataset
-from .checkpoint import CheckpointFiles, DamagedCheckpoint, DiskFullError, StopSignals, remove_stale_temps, save_atomic
+from .checkpoint import (CheckpointFiles, DamagedCheckpoint, DiskFullError, OutDirLock, StopSignals, remove_stale_temps,
+                                     save_atomic)
 from .batching import BatchPlan, SFTCollator, plan_batches
 from .model import count_parameters, weight_path
 from .fused import fuse, lean_parts
@@ -82,6 +83,7 @@ def pretrained_path(cfg: TrainConfig) -> str | None:
 
 def init_model(lm_config, cfg: TrainConfig, device: str = 'cpu'):
     "Build the tokenizer and the model of `--arch`, load the starting weights strictly; returns `(model, tokenizer)`."
+    if getattr(cfg, 'start_note', None): Logger(cfg.start_note)   # a shape override moved the start off the preset's file
     gen = generation(cfg.arch)
     tokenizer = load_generation_tokenizer(cfg.tokenizer_path, gen)   # MiniMind-3's model needs MiniMind-3's tokenizer
     if len(tokenizer) > lm_config.vocab_size:
@@ -255,6 +257,7 @@ class TrainRun:
     fingerprint: dict = field(default_factory=dict)  # sha256 of the data and tokenizer, per data set
     signals: StopSignals | None = None  # SIGTERM / SIGINT received, acted on at the next step boundary
     callbacks: tuple = ()  # called in order with the run after each optimizer step (`fit` sets them)
+    lock: object = None  # the hold on out_dir (`OutDirLock`, rank 0), from `build_run` to the end of `fit`
 
     @property
     def stop(self) -> bool:
@@ -690,11 +693,20 @@ def build_data(cfg: TrainConfig, info: DistInfo, tokenizer) -> tuple:
 def build_run(cfg: TrainConfig, # the run's settings (`load_config`, `parse_args`)
               on_log=None, # called on rank 0 with each metrics.jsonl record, e.g. a `LiveLossPlot`
              ) -> TrainRun:
-    "Everything the loop needs, each check that can fail done before the first step: process group, output folder, model and weights, data, batches, optimizer, resume."
+    "Everything the loop needs, each check that can fail done before the first step: process group, output folder (held by this run alone), model and weights, data, batches, optimizer, resume."
     info = init_distributed_mode(cfg.device)
     if cfg.ddp and not info.distributed:
         raise ValueError("--ddp needs torchrun: torchrun --nproc_per_node N -m minimind_sft.cli --ddp ...")
     _check_out_dir(cfg.out_dir)
+    lock = OutDirLock(cfg.out_dir).acquire() if info.is_main else None   # one run per out_dir, before any of its files is touched
+    try: run = _assemble_run(cfg, info, on_log)
+    except BaseException:
+        if lock is not None: lock.release()
+        raise
+    run.lock = lock
+    return run
+
+def _assemble_run(cfg: TrainConfig, info: DistInfo, on_log) -> TrainRun:
     torch.manual_seed(cfg.seed); random.seed(cfg.seed); np.random.seed(cfg.seed)
     model, tokenizer = build_model(cfg, info)
     plan, val_loader, fingerprint = build_data(cfg, info, tokenizer)
@@ -740,6 +752,7 @@ def fit(run: TrainRun, # from `build_run`
     finally:
         run.pbar.close()
         if run.wandb is not None: run.wandb.finish()
+        if run.lock is not None: run.lock.release()   # the output folder is free for the next run
     return dict(steps=run.state.step, val_loss=run.state.last_val, weights=weight_path(cfg.out_dir, cfg.save_weight, cfg.dim, cfg.use_moe),
                 metrics=str(run.metrics_path), resume=str(resume_path(cfg)))
 

@@ -152,6 +152,26 @@ def flip(p):
     b = bytearray(p.read_bytes()); b[len(b) // 2] ^= 0x5A; p.write_bytes(bytes(b))   # inside the tensor data
 
 
+def test_a_second_run_on_a_taken_out_dir_stops_at_once_naming_the_holder(tmp_path, cache):
+    out = tmp_path/'out'
+    first = start(out, cache, '--max_steps', 3000, '--save_interval', 5)   # far more steps than the test lasts
+    try:
+        wait_for(lambda: steps_logged(out) >= 6, first, what='the first run to save a checkpoint')
+        second = run(out, cache)                                             # the same command again, a fresh run
+        assert second.returncode == 1, second.stderr
+        assert 'is in use by another run' in second.stderr and f'pid {first.pid} on {socket.gethostname()}' in second.stderr, second.stderr
+        assert first.poll() is None                                          # the first one trains on
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=120) == 143
+    finally:
+        if first.poll() is None: first.kill()
+    steps = [json.loads(l)['step'] for l in (out/'metrics.jsonl').read_text().splitlines()]
+    assert steps == sorted(set(steps))                                       # one run's rows, none interleaved
+    assert (out/RESUME).is_file() and not no_temp_files(out)
+    r = run(out, cache, '--max_steps', steps[-1] + 2, '--resume', 'True')   # the folder is free again
+    assert r.returncode == 0 and 'resumed' in (r.stdout + r.stderr).lower(), r.stderr
+
+
 @pytest.mark.parametrize('damage', [truncate, flip], ids=['truncated', 'byte-flipped'])
 def test_damaged_newest_checkpoint_falls_back_to_the_previous(tmp_path, cache, reference, interrupted, damage):
     out = tmp_path/'out'; shutil.copytree(interrupted, out)

@@ -2,6 +2,7 @@
 import json, os, subprocess, sys
 from pathlib import Path
 import pytest
+import torch
 from conftest import ROOT
 
 NB = ROOT / 'nbs' / 'train.ipynb'
@@ -21,22 +22,27 @@ def outputs(nb_path):
 
 
 def short(tmp_path, **extra):
-    params = dict(from_weight='none', dim=128, n_layers=2, max_steps=6, batch_size=8, eval_interval=3, log_interval=2, eval_prompts=4, max_new_tokens=16,
+    "A short run of the demo preset at another shape (64 wide, 2 layers): the bundled 192-wide base does not fit it."
+    params = dict(dim=64, n_layers=2, max_steps=6, batch_size=8, eval_interval=3, log_interval=2, eval_prompts=4, max_new_tokens=16,
                   out_dir=tmp_path / 'out', cache_dir=tmp_path / 'cache')
     params.update(extra)
     return list(params.items())
 
 
+def record_text(outs): return ''.join(''.join(o.get('text', '')) + ''.join(o.get('data', {}).get('text/html', '')) for o in outs)
+
+
 def test_short_run_leaves_an_executed_record(tmp_path):
-    r = papermill(tmp_path / 'run.ipynb', *short(tmp_path, dim=96))
+    r = papermill(tmp_path / 'run.ipynb', *short(tmp_path))
     assert r.returncode == 0, r.stderr[-3000:]
     outs = outputs(tmp_path / 'run.ipynb')
     assert not [o for o in outs if o['output_type'] == 'error']
     assert sum('image/png' in o.get('data', {}) for o in outs) >= 2          # the LR schedule and the loss plot
-    text = ''.join(''.join(o.get('text', '')) + ''.join(o.get('data', {}).get('text/html', '')) for o in outs)
+    text = record_text(outs)
     assert 'before SFT' in text and 'after SFT' in text
+    assert 'not dim=64, n_layers=2: starting from random weights' in text     # the shape override, said at the top
     out = tmp_path / 'out'
-    assert {'full_sft_96.pth', 'metrics.jsonl', 'loss.png', 'lr_schedule.png', 'before_after.json'} <= {p.name for p in out.iterdir()}
+    assert {'full_sft_64.pth', 'metrics.jsonl', 'loss.png', 'lr_schedule.png', 'before_after.json'} <= {p.name for p in out.iterdir()}
     ba = json.loads((out / 'before_after.json').read_text())
     assert ba['after']['validation loss'] < ba['before']['validation loss']
 
@@ -54,11 +60,16 @@ def test_bad_value_fails_first(tmp_path):
 
 
 def test_two_processes_from_the_notebook(tmp_path):
+    from minimind_sft.model import LMConfig, MiniMindLM
+    (tmp_path / 'out').mkdir()
+    base = tmp_path / 'out' / 'pretrain_64.pth'                              # a pretrained base of the run's width in out_dir
+    torch.save(MiniMindLM(LMConfig(dim=64, n_layers=2)).state_dict(), base)
     r = papermill(tmp_path / 'ddp.ipynb', *short(tmp_path, nproc_per_node=2, batch_size=4))
     assert r.returncode == 0, r.stderr[-3000:]
     outs = outputs(tmp_path / 'ddp.ipynb')
     log = ''.join(''.join(o.get('text', '')) for o in outs)
     assert 'x 2 process(es)' in log and 'done: 6 optimizer steps' in log
+    assert f'not dim=64, n_layers=2: starting from {base}' in record_text(outs) and f'weights from {base}' in log
     metrics = [json.loads(l) for l in (tmp_path / 'out' / 'metrics.jsonl').read_text().splitlines()]
     assert max(m['step'] for m in metrics) == 6
     assert sum('image/png' in o.get('data', {}) for o in outs) >= 2
