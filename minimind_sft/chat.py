@@ -18,7 +18,7 @@ from .generations import (  # either generation: its model, its files, its token
 # %% auto #0
 __all__ = ['default_tokenizer_path', 'load_model', 'as_messages', 'prompt_ids', 'split_reply', 'generation_config', 'eval_mode',
            'chat', 'chat_stream', 'generate_replies', 'extract_answer', 'answer_prompts', 'score_answers',
-           'answer_eval', 'compare', 'ChatBox']
+           'answer_eval', 'replies_table', 'compare', 'ChatBox']
 
 # %% ../nbs/07_chat.ipynb #3842f7be
 def default_tokenizer_path(arch='minimind', # the model's generation (its --arch, or a `Generation`)
@@ -244,23 +244,33 @@ def answer_eval(model, tokenizer, jsonl_path, limit: int | None = None, max_new_
     return score_answers(items, replies, n_examples)
 
 # %% ../nbs/07_chat.ipynb #9d92a8e6
-def _cell(text: str) -> str: return f'<td style="text-align:left;vertical-align:top;white-space:pre-wrap">{text}</td>'
+# each cell wraps its text anywhere (a reply may be one long run of characters without a space), and the table
+# keeps the width it is given, split among its columns: no reply pushes the others out of view
+_CELL = 'text-align:left;vertical-align:top;white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word'
+
+def replies_table(prompts: list, # user strings or message lists
+                  replies: dict, # {column name: [{'text': ..., 'ended': bool}, one per prompt]}
+                  max_new_tokens: int = 128, # the limit the replies had (named where one did not end)
+                 ) -> str:
+    "An HTML table of prompts and each model's replies, side by side, every cell wrapping its text."
+    width = f'{100 / (len(replies) + 1):.0f}%'
+    head = ''.join(f'<th style="text-align:left;width:{width}">{html.escape(str(n))}</th>' for n in ['prompt', *replies])
+    body = []
+    for i, p in enumerate(prompts):
+        cells = [html.escape(as_messages(p)[-1]['content'])]
+        for rs in replies.values():
+            cut = '' if rs[i]['ended'] else f' <span style="color:#999">[… no &lt;/s&gt; within {max_new_tokens} tokens]</span>'
+            cells.append(html.escape(rs[i]['text']) + cut)
+        body.append('<tr>' + ''.join(f'<td style="{_CELL}">{c}</td>' for c in cells) + '</tr>')
+    return (f'<table style="table-layout:fixed;width:100%"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>')
 
 def compare(models: dict, # {column name: model}, e.g. {'before SFT': m0, 'after SFT': m1}
             tokenizer, prompts: list, # user strings or message lists
             max_new_tokens: int = 128) -> str:
-    "An HTML table of each model's greedy reply to each prompt, side by side."
-    replies = {name: generate_replies(m, tokenizer, prompts, max_new_tokens) for name, m in models.items()}
-    head = ''.join(f'<th style="text-align:left">{html.escape(str(n))}</th>' for n in ['prompt', *models])
-    body = []
-    for i, p in enumerate(prompts):
-        cells = [_cell(html.escape(as_messages(p)[-1]['content']))]
-        for name in models:
-            r = replies[name][i]
-            cut = '' if r['ended'] else f' <span style="color:#999">[… no &lt;/s&gt; within {max_new_tokens} tokens]</span>'
-            cells.append(_cell(html.escape(r['text']) + cut))
-        body.append('<tr>' + ''.join(cells) + '</tr>')
-    return f'<table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    "An HTML table of each model's greedy reply to each prompt, side by side (`replies_table`)."
+    return replies_table(prompts, {name: generate_replies(m, tokenizer, prompts, max_new_tokens) for name, m in models.items()},
+                         max_new_tokens)
 
 # %% ../nbs/07_chat.ipynb #64b7091b
 def _bubble(role: str, text: str) -> str:

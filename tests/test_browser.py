@@ -69,3 +69,35 @@ def test_browser_check_sees_errors(tmp_path):
     assert any(i['width'] > 0 for i in res['images']), _brief(res)
     assert res['notebook_unchanged'] and not res['leftover_pids'], _brief(res)
     assert not (tmp_path / '.ipynb_checkpoints').exists()
+
+
+# each character drawn alone on a canvas in the page's default sans-serif: without a font that has it, every Han
+# character is the same empty box (the fallback's .notdef glyph), so two different characters give the same pixels
+_GLYPHS_JS = """(chars) => {
+  const c = document.createElement('canvas'); c.width = c.height = 64; const g = c.getContext('2d');
+  return chars.map(ch => { g.clearRect(0, 0, 64, 64); g.font = '48px sans-serif'; g.fillText(ch, 4, 52);
+                           return Array.from(g.getImageData(0, 0, 64, 64).data).join(','); });
+}"""
+
+
+def test_reply_table_keeps_its_columns_in_view_and_draws_chinese():
+    "07_chat's before/after table in Chromium: replies without a space wrap, every column stays within a 1000-px page; Chinese is drawn with glyphs."
+    _skip_unless_possible()
+    from playwright.sync_api import sync_playwright
+    from browser_check import CHROMIUM, CHROMIUM_ARGS
+    from minimind_sft.chat import replies_table
+    replies = {'before SFT': [{'text': '左' * 3000, 'ended': False}, {'text': '244' * 1500, 'ended': False}],   # what a base model may say
+               'after SFT': [{'text': '北京的天气很好。', 'ended': True}, {'text': 'The answer is 4.', 'ended': True}]}
+    page_html = '<html><body>' + replies_table(['北京天气？', 'What is 2 + 2?'], replies, 160) + '</body></html>'
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={'width': 1000, 'height': 800})
+            page.set_content(page_html)
+            box = page.evaluate("() => ({page: document.documentElement.scrollWidth, "
+                                "right: Math.max(...[...document.querySelectorAll('td, th')].map(c => c.getBoundingClientRect().right))})")
+            left, right, empty = (hash(p) for p in page.evaluate(_GLYPHS_JS, ['左', '右', ' ']))   # the pixels, hashed
+        finally: browser.close()
+    assert box['page'] <= 1000 and box['right'] <= 1000, f'the table is wider than the page: {box}'
+    assert left != empty and right != empty, 'Chinese characters were not drawn at all'
+    assert left != right, 'Chinese characters are drawn as identical boxes: no CJK font (Debian: apt-get install fonts-noto-cjk)'
