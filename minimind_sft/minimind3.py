@@ -16,7 +16,7 @@ from transformers import GenerationMixin, PretrainedConfig, PreTrainedModel
 from transformers.cache_utils import Cache, DynamicCache
 from .model import (  # the early generation's parts that MiniMind-3 shares
     RMSNorm, rope_cos_sin, apply_rope, repeat_kv, attention_mask_4d, document_positions, packed_attention, additive_mask,
-    compute_dtype, read_state_dict, load_checked, register_auto, route_to_experts, MiniMindOutput, causal_lm_loss, masked_ce_sum, count_parameters, weight_path,
+    compute_dtype, read_state_dict, load_state_strictly, register_auto, route_to_experts, MiniMindOutput, causal_lm_loss, masked_ce_sum, count_parameters, weight_path,
     _flex_attention, _is_block_mask, _is_segments, _CACHE_FIELD)
 
 # %% auto #0
@@ -307,7 +307,7 @@ def load_weights(model: MiniMindForCausalLM, path_or_state_dict, strict: bool = 
     def hint(sd):
         f = config_from_state_dict(sd)
         return f"The file fits --hidden_size {f.hidden_size} --num_hidden_layers {f.num_hidden_layers} --use_moe {int(f.use_moe)}."
-    return load_checked(model, _minimind3_weights(path_or_state_dict),
+    return load_state_strictly(model, _minimind3_weights(path_or_state_dict),
                         f"the weights do not fit MiniMind-3 (hidden_size={c.hidden_size}, num_hidden_layers={c.num_hidden_layers}, use_moe={c.use_moe}):",
                         hint, tied=("model.embed_tokens.weight", "lm_head.weight"), strict=strict)
 

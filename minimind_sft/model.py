@@ -25,7 +25,7 @@ __all__ = ['LMConfig', 'RMSNorm', 'rope_cos_sin', 'apply_rope', 'flex_attention_
            'MoEGate', 'route_to_experts', 'MOEFeedForward', 'MiniMindBlock', 'MiniMindOutput', 'causal_lm_loss',
            'masked_ce_sum', 'MiniMindLM', 'register_auto', 'register_auto_classes', 'count_parameters',
            'preset_configs', 'weight_path', 'convert_to_hf_layout', 'convert_from_hf_layout', 'config_from_state_dict',
-           'read_state_dict', 'load_checked', 'load_weights']
+           'read_state_dict', 'load_state_strictly', 'load_weights']
 
 # %% ../nbs/03_model.ipynb #efccf822
 class LMConfig(PretrainedConfig):
@@ -684,7 +684,7 @@ def _listing(title: str, items: list, limit: int = 8) -> str:
     more = f", ... ({len(items) - limit} more)" if len(items) > limit else ""
     return f"  {title} ({len(items)}): " + (", ".join(items[:limit]) + more if items else "none")
 
-def load_checked(model: nn.Module, # the model to fill
+def load_state_strictly(model: nn.Module, # the model to fill
                  sd: dict, # a state dict in the model's own key layout (`read_state_dict`, converted)
                  title: str, # first line of a mismatch report: which model the weights do not fit
                  hint, # sd -> one line naming the model size the file fits
@@ -721,5 +721,5 @@ def load_weights(model: nn.Module, path_or_state_dict, strict: bool = True) -> n
         sd = convert_to_hf_layout(sd, model.config)  # early-layout file into a half-RoPE model: permute the rows
         sd = convert_from_hf_layout(sd, model.config, permute_rope=False)
     c = model.config
-    return load_checked(model, sd, f"Checkpoint does not fit MiniMindLM(dim={c.dim}, n_layers={c.n_layers}, use_moe={c.use_moe}):",
+    return load_state_strictly(model, sd, f"Checkpoint does not fit MiniMindLM(dim={c.dim}, n_layers={c.n_layers}, use_moe={c.use_moe}):",
                         lambda sd: _fit_hint(sd, c), tied=("tok_embeddings.weight", "output.weight"), strict=strict)
