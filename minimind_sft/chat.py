@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_chat.ipynb #2c582523
 from __future__ import annotations
-import contextlib, html, json, re, threading
+import contextlib, html, inspect, json, re, threading
 from pathlib import Path
 import torch
 from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
@@ -13,7 +13,7 @@ from .config import resolve_device
 from .tokenizer import load_tokenizer
 from .model import read_state_dict
 from .generations import (  # either generation: its model, its files, its tokenizer
-    generation, model_type_generation, weights_generation, load_generation_tokenizer)
+    GENERATIONS, generation, model_type_generation, weights_generation, load_generation_tokenizer)
 
 # %% auto #0
 __all__ = ['default_tokenizer_path', 'load_model', 'as_messages', 'prompt_ids', 'split_reply', 'generation_config', 'eval_mode',
@@ -41,9 +41,17 @@ def load_model(path, # a `.pth` / `.bin` / `.safetensors` file (either generatio
     if path.is_dir():
         if not (path/'config.json').is_file():
             raise FileNotFoundError(f"{path}: not a save_pretrained folder (no config.json); pass the .pth file instead")
-        try: gen = model_type_generation(json.loads((path/'config.json').read_text()).get('model_type'))
-        except ValueError as e: raise ValueError(f"{path}: {e}") from None
-        model = gen.model_class.from_pretrained(str(path))
+        hf = json.loads((path/'config.json').read_text())
+        exported = [g for g in GENERATIONS.values() if hf.get('model_type') in g.hf_model_types]   # an `export` folder
+        if exported:
+            gen, sd = exported[0], read_state_dict(path)
+            heads = {'n_heads': hf['num_attention_heads']} if 'n_heads' in inspect.signature(gen.config_from_weights).parameters else {}
+            try: model = gen.load_weights(gen.build(gen.config_from_weights(sd, **heads, **config)), sd, True)
+            except ValueError as e: raise ValueError(f"{path}: {e}") from None
+        else:
+            try: gen = model_type_generation(hf.get('model_type'))
+            except ValueError as e: raise ValueError(f"{path}: {e}") from None
+            model = gen.model_class.from_pretrained(str(path))
     else:
         try: sd = read_state_dict(path)
         except Exception as e: raise ValueError(f"{path}: cannot read weights from this file ({e})") from None

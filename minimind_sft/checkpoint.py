@@ -217,7 +217,7 @@ class StopSignals:
     @property
     def exit_status(self) -> int: return 128 + int(self.signum)
 
-# %% ../nbs/04a_checkpoint.ipynb #87a86209
+# %% ../nbs/04a_checkpoint.ipynb #c1561e11
 class OutDirBusy(OSError):
     "Another run holds this output folder."
 

@@ -38,6 +38,8 @@ class Generation:
     save_dtype: Optional[torch.dtype] = None  # the dtype of its weights files as MiniMind publishes them (None: as trained)
     tool_template: bool = False  # its tokenizer's chat template renders tool calls
     tokenizer_preset: Optional[str] = None  # settings.ini preset whose tokenizer_path is its tokenizer (None: the bundled one)
+    as_transformers: Optional[Callable] = None  # model -> the same function as transformers' own class, for export (raises where none fits)
+    hf_model_types: tuple = ()  # the model_type of those classes' config.json: such a folder loads back as this generation
 
     def build(self, config) -> nn.Module:
         "A new model of this generation with `config`."
@@ -96,14 +98,16 @@ MINIMIND = register(Generation(
     name='minimind', title='MiniMind (the early-2025 generation: MiniMindLM / LMConfig)', model_class=early.MiniMindLM,
     config=lambda cfg: early.LMConfig(dim=cfg.dim, n_layers=cfg.n_layers, max_seq_len=cfg.max_seq_len, use_moe=cfg.use_moe),
     config_from_weights=early.config_from_state_dict, owns=_early_owns, load_weights=early.load_weights,
-    augment=lambda data, cfg: AugmentedSFTDataset(data, load_synonyms(cfg.synonyms_path), prob=cfg.augment_prob, seed=cfg.seed)))
+    augment=lambda data, cfg: AugmentedSFTDataset(data, load_synonyms(cfg.synonyms_path), prob=cfg.augment_prob, seed=cfg.seed),
+    as_transformers=early.as_llama, hf_model_types=('llama',)))
 
 MINIMIND3 = register(Generation(
     name='minimind3', title='MiniMind-3 (the 2026 generation: minimind-3 / minimind-3-moe, with q_norm and k_norm)',
     model_class=m3.MiniMindForCausalLM, config=lambda cfg: m3.minimind3_config(cfg.dim, cfg.n_layers, cfg.use_moe),
     config_from_weights=m3.config_from_state_dict, owns=m3.is_minimind3_state_dict, load_weights=m3.load_weights,
     augment=lambda data, cfg: MiniMind3AugmentedSFTDataset(data, seed=cfg.seed),   # its own: a random system prompt, the empty <think> dropped
-    save_dtype=torch.float16, tool_template=True, tokenizer_preset='minimind3'))
+    save_dtype=torch.float16, tool_template=True, tokenizer_preset='minimind3',
+    as_transformers=m3.as_qwen3, hf_model_types=('qwen3', 'qwen3_moe')))
 
 # %% ../nbs/03c_generations.ipynb #1e4f7723
 def check_generation(path_or_state_dict, # a weights file or a state dict

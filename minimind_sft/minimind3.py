@@ -21,8 +21,9 @@ from .model import (  # the early generation's parts that MiniMind-3 shares
 
 # %% auto #0
 __all__ = ['MiniMind3Config', 'Attention', 'FeedForward', 'MOEFeedForward', 'MiniMindBlock', 'MiniMindModel',
-           'MiniMindForCausalLM', 'register_auto_classes', 'minimind3_config', 'is_minimind3_state_dict',
-           'config_from_state_dict', 'load_weights', 'save_weights', 'LeanAttention', 'LeanFeedForward', 'LeanBlock']
+           'MiniMindForCausalLM', 'register_auto_classes', 'minimind3_config', 'as_qwen3', 'unstack_experts',
+           'is_minimind3_state_dict', 'config_from_state_dict', 'load_weights', 'save_weights', 'LeanAttention',
+           'LeanFeedForward', 'LeanBlock']
 
 # %% ../nbs/03b_minimind3.ipynb #7f906bb7
 class MiniMind3Config(PretrainedConfig):
@@ -274,13 +275,54 @@ def minimind3_config(hidden_size: int = 768, # --hidden_size
     "MiniMind-3's config as its trainer builds it from `--hidden_size --num_hidden_layers --use_moe`."
     return MiniMind3Config(hidden_size=hidden_size, num_hidden_layers=num_hidden_layers, use_moe=use_moe, **kwargs)
 
+# %% ../nbs/03b_minimind3.ipynb #9a10f643
+def _experts_stacked(hf_state: dict) -> bool: return any(k.endswith('.mlp.experts.gate_up_proj') for k in hf_state)
+
+def as_qwen3(model: MiniMindForCausalLM) -> nn.Module:
+    "The model as transformers' `Qwen3ForCausalLM` (dense) or `Qwen3MoeForCausalLM` (MoE), computing the same logits."
+    from transformers import Qwen3Config, Qwen3ForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM   # transformers >= 4.51
+    c = model.config
+    common = dict(vocab_size=c.vocab_size, hidden_size=c.hidden_size, intermediate_size=c.intermediate_size,
+                  num_hidden_layers=c.num_hidden_layers, num_attention_heads=c.num_attention_heads,
+                  num_key_value_heads=c.num_key_value_heads, head_dim=c.head_dim, rms_norm_eps=c.rms_norm_eps,
+                  rope_theta=c.rope_theta, max_position_embeddings=c.max_position_embeddings, tie_word_embeddings=True,
+                  bos_token_id=c.bos_token_id, eos_token_id=c.eos_token_id, pad_token_id=c.pad_token_id)
+    if not c.use_moe: hf, sd = Qwen3ForCausalLM(Qwen3Config(**common)), model.state_dict()
+    else:
+        hf = Qwen3MoeForCausalLM(Qwen3MoeConfig(**common, num_experts=c.num_experts, num_experts_per_tok=c.num_experts_per_tok,
+                                                moe_intermediate_size=c.moe_intermediate_size, norm_topk_prob=c.norm_topk_prob,
+                                                router_aux_loss_coef=c.router_aux_loss_coef, decoder_sparse_step=1, mlp_only_layers=[]))
+        sd = dict(model.state_dict())
+        if _experts_stacked(hf.state_dict()):   # one (E, ...) tensor per layer and kind
+            for l in range(c.num_hidden_layers):
+                pre = f'model.layers.{l}.mlp.experts'
+                w = {n: [sd.pop(f'{pre}.{e}.{n}.weight') for e in range(c.num_experts)] for n in ('gate_proj', 'up_proj', 'down_proj')}
+                sd[f'{pre}.gate_up_proj'] = torch.stack([torch.cat([g, u]) for g, u in zip(w['gate_proj'], w['up_proj'])])
+                sd[f'{pre}.down_proj'] = torch.stack(w['down_proj'])
+    hf = hf.to(model.lm_head.weight.dtype)
+    hf.load_state_dict(sd, strict=True)
+    return hf.eval()
+
+def unstack_experts(state_dict: dict) -> dict:
+    "A Qwen3-MoE state dict with stacked experts (`mlp.experts.gate_up_proj` / `down_proj`) in MiniMind-3's keys, one module per expert."
+    out = {}
+    for k, v in state_dict.items():
+        if k.endswith('.mlp.experts.gate_up_proj'):
+            pre, inter = k[:-len('gate_up_proj')], v.shape[1] // 2
+            for e in range(v.shape[0]):
+                out[f'{pre}{e}.gate_proj.weight'], out[f'{pre}{e}.up_proj.weight'] = v[e, :inter], v[e, inter:]
+        elif k.endswith('.mlp.experts.down_proj'):
+            for e in range(v.shape[0]): out[f'{k[:-len("down_proj")]}{e}.down_proj.weight'] = v[e]
+        else: out[k] = v
+    return out
+
 # %% ../nbs/03b_minimind3.ipynb #c2c70e16
 def is_minimind3_state_dict(state_dict: dict) -> bool:
     "Whether these are MiniMind-3 weights: its attention has per-head `q_norm` / `k_norm` weights (the early generation's never does)."
     return any(re.search(r"self_attn\.[qk]_norm\.weight$", k) for k in state_dict)
 
 def _minimind3_weights(path_or_state_dict) -> dict:
-    sd = read_state_dict(path_or_state_dict)
+    sd = unstack_experts(read_state_dict(path_or_state_dict))   # a Qwen3-MoE export's stacked experts, one module each
     if not is_minimind3_state_dict(sd):
         raise ValueError("not MiniMind-3 weights (no self_attn.q_norm / k_norm): `generations.load_generation_weights` names the generation and its --arch")
     return sd

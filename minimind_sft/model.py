@@ -25,7 +25,7 @@ __all__ = ['LMConfig', 'RMSNorm', 'rope_cos_sin', 'apply_rope', 'flex_attention_
            'MoEGate', 'route_to_experts', 'MOEFeedForward', 'MiniMindBlock', 'MiniMindOutput', 'causal_lm_loss',
            'masked_ce_sum', 'MiniMindLM', 'register_auto', 'register_auto_classes', 'count_parameters',
            'preset_configs', 'weight_path', 'convert_to_hf_layout', 'convert_from_hf_layout', 'config_from_state_dict',
-           'read_state_dict', 'load_state_strictly', 'load_weights']
+           'read_state_dict', 'load_state_strictly', 'load_weights', 'as_llama']
 
 # %% ../nbs/03_model.ipynb #efccf822
 class LMConfig(PretrainedConfig):
@@ -723,3 +723,19 @@ def load_weights(model: nn.Module, path_or_state_dict, strict: bool = True) -> n
     c = model.config
     return load_state_strictly(model, sd, f"Checkpoint does not fit MiniMindLM(dim={c.dim}, n_layers={c.n_layers}, use_moe={c.use_moe}):",
                         lambda sd: _fit_hint(sd, c), tied=("tok_embeddings.weight", "output.weight"), strict=strict)
+
+# %% ../nbs/03_model.ipynb #5d856917
+def as_llama(model: MiniMindLM) -> nn.Module:
+    "The dense model as transformers' `LlamaForCausalLM`, computing the same logits (q/k rows permuted to rotate-half pairs)."
+    c = model.config
+    if c.use_moe:
+        raise ValueError("the early MoE model (top-2 of 4 routed experts plus a shared expert) matches no transformers class: "
+                         "keep MiniMind's .pth for it, or export a dense model")
+    from transformers import LlamaConfig, LlamaForCausalLM
+    lc = LlamaConfig(vocab_size=c.vocab_size, hidden_size=c.dim, intermediate_size=ffn_hidden_dim(c), num_hidden_layers=c.n_layers,
+                     num_attention_heads=c.n_heads, num_key_value_heads=c.n_kv_heads, rms_norm_eps=c.norm_eps,
+                     rope_theta=c.rope_theta, max_position_embeddings=c.max_seq_len, tie_word_embeddings=True,
+                     bos_token_id=c.bos_token_id, eos_token_id=c.eos_token_id, pad_token_id=c.pad_token_id)
+    llama = LlamaForCausalLM(lc).to(model.output.weight.dtype)
+    llama.load_state_dict(convert_to_hf_layout(model.state_dict(), c, permute_rope=c.rope_layout == "interleaved"), strict=True)
+    return llama.eval()

@@ -94,7 +94,7 @@ def init_model(lm_config, cfg: TrainConfig, device: str = 'cpu'):
     if path is None:
         if cfg.stage == 'sft':   # pretraining starts from random weights; SFT normally does not
             warnings.warn('from_weight none: training starts from random weights (fine for the demo; real SFT starts from a pretrained model)')
-    elif not Path(path).is_file():
+    elif not Path(path).exists():   # a weights file, or an exported / save_pretrained folder
         raise FileNotFoundError(
             f"pretrained weights not found: {path}\n"
             f"  Put MiniMind's published pretrain_{cfg.dim}{'_moe' if cfg.use_moe else ''}.pth there, run the pretrain stage "
