@@ -12,7 +12,7 @@ from .checkpoint import DamagedCheckpoint
 from .trainer import Preempted, train
 
 # %% auto #0
-__all__ = ['main', 'pretrain_main', 'torchrun_command', 'run_torchrun']
+__all__ = ['main', 'pretrain_main', 'lora_main', 'torchrun_command', 'run_torchrun']
 
 # %% ../nbs/06_cli.ipynb #44d40da7
 def main(argv: list[str] | None = None, # flags (default: `sys.argv[1:]`)
@@ -36,6 +36,10 @@ def main(argv: list[str] | None = None, # flags (default: `sys.argv[1:]`)
 def pretrain_main(argv: list[str] | None = None) -> int:
     "Console script `minimind-pretrain`: `minimind-sft` at the pretrain stage (MiniMind's train_pretrain.py)."
     return main(argv, stage='pretrain')
+
+def lora_main(argv: list[str] | None = None) -> int:
+    "Console script `minimind-lora`: `minimind-sft` at the lora stage (MiniMind's train_lora.py: adapters only, written as its `save_lora` does)."
+    return main(argv, stage='lora')
 
 # %% ../nbs/06_cli.ipynb #b1fd34ee
 def torchrun_command(cfg: TrainConfig, nproc_per_node: int) -> list[str]:

@@ -35,8 +35,8 @@ def find_settings(path: str | Path | None = None, # an explicit settings.ini
                             "or install the package from its repository with `pip install -e .`")
 
 # %% ../nbs/00_config.ipynb #18a71b12
-STAGES = ('sft', 'pretrain')  # MiniMind's train_full_sft.py and train_pretrain.py
-COMMANDS = {'sft': 'minimind-sft', 'pretrain': 'minimind-pretrain'}  # the console script of each stage
+STAGES = ('sft', 'pretrain', 'lora')  # MiniMind's train_full_sft.py, train_pretrain.py and train_lora.py
+COMMANDS = {'sft': 'minimind-sft', 'pretrain': 'minimind-pretrain', 'lora': 'minimind-lora'}  # the console script of each stage
 
 def read_sections(settings: str | Path | None = None) -> dict[str, dict[str, str]]:
     "Each section of `settings.ini` with only the keys it sets itself; `[DEFAULT]` as `default`."
@@ -133,7 +133,9 @@ class TrainConfig:
     cache_dir: Optional[str]  # tokenisation cache folder (default: .cache beside the data file)
     seed: int  # random seed for initialisation, shuffling and augmentation
     max_steps: int  # stop after this many optimizer steps (0 = run all epochs)
-    stage: str  # sft (MiniMind's train_full_sft.py: loss on the replies) or pretrain (train_pretrain.py: loss on every token of plain text)
+    lora_rank: int  # lora stage: rank of MiniMind's adapter
+    lora_targets: Optional[str]  # lora stage: comma-separated module names or name endings (e.g. q_proj,v_proj); none = MiniMind's rule, every square nn.Linear
+    stage: str  # sft (MiniMind's train_full_sft.py: loss on the replies), pretrain (train_pretrain.py: loss on every token of plain text) or lora (train_lora.py: SFT of adapters only)
     preset: str  # the settings.ini preset these values start from
 
 # %% ../nbs/00_config.ipynb #df3ed843
@@ -252,9 +254,10 @@ def load_config(preset: str | None = None, # a section of settings.ini (default:
     return cfg
 
 # %% ../nbs/00_config.ipynb #890aaef2
-ALIASES = {'hidden_size': 'dim', 'num_hidden_layers': 'n_layers', 'save_dir': 'out_dir'}  # MiniMind-3's flag names
+ALIASES = {'hidden_size': 'dim', 'num_hidden_layers': 'n_layers', 'save_dir': 'out_dir', 'lora_name': 'save_weight'}  # MiniMind-3's flag names
 _DESCRIPTIONS = {'sft': 'Supervised fine-tuning of MiniMind models (flags of MiniMind train_full_sft.py, plus extensions).',
-                 'pretrain': 'Pretraining of MiniMind models (flags of MiniMind train_pretrain.py, plus extensions).'}
+                 'pretrain': 'Pretraining of MiniMind models (flags of MiniMind train_pretrain.py, plus extensions).',
+                 'lora': 'LoRA fine-tuning of MiniMind models (flags of MiniMind train_lora.py, plus extensions).'}
 
 def build_parser(prog: str | None = None, # the command's name (default: the stage's console script)
                  stage: str = 'sft', # the stage whose defaults --help shows and that --stage defaults to

@@ -19,6 +19,7 @@ from .checkpoint import (CheckpointFiles, DamagedCheckpoint, DiskFullError, OutD
 from .batching import BatchPlan, SFTCollator, plan_batches
 from .model import count_parameters, weight_path
 from .fused import fuse, lean_parts
+from .lora import apply_lora, lora_state_dict
 from .generations import generation, load_generation_tokenizer, load_generation_weights
 from .schedule import schedule_lr
 
@@ -92,7 +93,7 @@ def init_model(lm_config, cfg: TrainConfig, device: str = 'cpu'):
     model = gen.build(lm_config)
     path = pretrained_path(cfg)
     if path is None:
-        if cfg.stage == 'sft':   # pretraining starts from random weights; SFT normally does not
+        if cfg.stage != 'pretrain':   # pretraining starts from random weights; SFT and LoRA normally do not
             warnings.warn('from_weight none: training starts from random weights (fine for the demo; real SFT starts from a pretrained model)')
     elif not Path(path).exists():   # a weights file, or an exported / save_pretrained folder
         raise FileNotFoundError(
@@ -309,7 +310,8 @@ def save_checkpoint(run: TrainRun):
                                   state=asdict(st), early=run.early.state_dict() if run.early else None, rng=rngs,
                                   world_size=run.info.world_size, config=asdict(cfg), fingerprint=run.fingerprint), st.step)
         run.saved_step, what = st.step, 'the weights'
-        save_atomic(generation(cfg.arch).weights_for_file(weights), weight_path(cfg.out_dir, cfg.save_weight, cfg.dim, cfg.use_moe))
+        out = lora_state_dict(model) if cfg.stage == 'lora' else generation(cfg.arch).weights_for_file(weights)   # LoRA: the adapters only
+        save_atomic(out, weight_path(cfg.out_dir, cfg.save_weight, cfg.dim, cfg.use_moe))
     except DiskFullError as e:
         intact = f"the resume checkpoint of step {run.saved_step} ({run.checkpoints.path}) is intact" if run.saved_step is not None else "no resume checkpoint was written yet"
         raise DiskFullError(e.errno, f"{e.strerror}; {intact}" + ("" if what != 'the weights' else
@@ -612,7 +614,7 @@ def _check_out_dir(out_dir: str):
 def init_wandb(cfg: TrainConfig, state: TrainState):
     "A wandb run named as MiniMind names it; offline (saying where it lies) when there is no network or login."
     import wandb
-    stage = {'sft': 'Full-SFT', 'pretrain': 'Pretrain'}[cfg.stage]
+    stage = {'sft': 'Full-SFT', 'pretrain': 'Pretrain', 'lora': 'LoRA'}[cfg.stage]
     name = f"MiniMind-{stage}-Epoch-{cfg.epochs}-BatchSize-{cfg.batch_size}-LearningRate-{cfg.learning_rate}"
     mode = os.environ.get('WANDB_MODE')
     if mode is None:
@@ -663,6 +665,11 @@ def build_model(cfg: TrainConfig, info: DistInfo):
     if cfg.freeze_embeddings and pretrained_path(cfg) is None:   # e.g. the demo preset's control run from random weights
         Logger('warning: --freeze_embeddings does not apply with --from_weight none: random embeddings are trained, not kept')
     elif cfg.freeze_embeddings: freeze_embeddings(model)
+    if cfg.stage == 'lora':   # MiniMind's adapters (03d_lora), everything else frozen
+        apply_lora(model, cfg.lora_rank, [t.strip() for t in cfg.lora_targets.split(',')] if cfg.lora_targets else None)
+        lora = [n for n, p in model.named_parameters() if p.requires_grad]
+        Logger(f'LoRA rank {cfg.lora_rank} on {len(lora) // 2} layers ({cfg.lora_targets or "every square nn.Linear"}): '
+               f'{sum(model.get_parameter(n).numel() for n in lora):,} trainable parameters of {count_parameters(model):,}')
     if cfg.fused:   # the lean modules of fused.py, for exactly the reference modules they were tested against
         left = fuse(model, warn=False)
         Logger(f'--fused: lean versions swapped in ({", ".join(lean_parts(model)) or "none apply"})' + (
@@ -742,7 +749,7 @@ def fit(run: TrainRun, # from `build_run`
     cfg, info = run.cfg, run.info
     run.callbacks = (*STEP_CALLBACKS, *callbacks, stop_when_signalled)
     if cfg.use_wandb and info.is_main: run.wandb = init_wandb(cfg, run.state)
-    run.pbar = tqdm(total=run.plan.total_steps, initial=run.state.step, desc={'sft': 'SFT', 'pretrain': 'Pretrain'}[cfg.stage],
+    run.pbar = tqdm(total=run.plan.total_steps, initial=run.state.step, desc={'sft': 'SFT', 'pretrain': 'Pretrain', 'lora': 'LoRA'}[cfg.stage],
                     disable=not info.is_main, mininterval=1, dynamic_ncols=True)
     run.window.reset(); run.start_step, run.t_start = run.state.step, time.time()
     run.model.train()

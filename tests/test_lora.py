@@ -1,5 +1,5 @@
 "LoRA in MiniMind's file layout, checked against MiniMind-3's own model/model_lora.py (exported from the mirror; skips without it)."
-import os, subprocess, sys
+import json, os, subprocess, sys
 from pathlib import Path
 import pytest
 import torch
@@ -54,3 +54,75 @@ def test_our_adapter_file_in_minimind3s_own_model_and_merge(minimind_lora, moe, 
     shared = [k for k in mine if k in its]
     assert len(shared) == len(mine) and all(mine[k].dtype == its[k].dtype == torch.float16 for k in shared)
     for k in shared: assert_close(mine[k].float(), its[k].float(), rtol=1e-3)
+
+
+ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'WANDB_MODE': 'offline', 'PYTHONWARNINGS': 'ignore', 'TQDM_DISABLE': '1'}
+TINY = ('--preset', 'demo', '--dim', '64', '--n_layers', '1', '--max_seq_len', '128', '--batch_size', '4', '--log_interval', '1',
+        '--eval_interval', '0', '--val_data_path', 'none', '--dtype', 'float32', '--device', 'cpu', '--num_workers', '0')
+
+
+def cli(out, cache, *extra, stage='sft'):
+    return [sys.executable, '-m', 'minimind_sft.cli', '--stage', stage, *TINY, '--out_dir', str(out), '--cache_dir', str(cache), *map(str, extra)]
+
+
+@pytest.fixture(scope='module')
+def sft_out(tmp_path_factory):
+    "A tiny full-SFT run: its full_sft_64.pth is what the LoRA runs start from."
+    root = tmp_path_factory.mktemp('lora')
+    r = subprocess.run(cli(root / 'out', root / 'cache', '--from_weight', 'none', '--max_steps', 3), capture_output=True, text=True, env=ENV, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return root
+
+
+def copy_base(sft_out, out):
+    out.mkdir()
+    (out / 'full_sft_64.pth').write_bytes((sft_out / 'out' / 'full_sft_64.pth').read_bytes())
+
+
+def test_a_lora_run_trains_the_adapters_only_and_writes_minimind_layout(sft_out, tmp_path):
+    from minimind_sft.lora import load_lora
+    from minimind_sft.model import LMConfig, MiniMindLM
+    out = tmp_path / 'out'; copy_base(sft_out, out)
+    base_bytes = (out / 'full_sft_64.pth').read_bytes()
+    r = subprocess.run(cli(out, sft_out / 'cache', '--max_steps', 6, '--learning_rate', 1e-2, stage='lora'), capture_output=True, text=True,
+                       env=ENV, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert 'LoRA rank 16 on 2 layers (every square nn.Linear): 4,096 trainable parameters' in r.stdout + r.stderr, r.stdout
+    assert (out / 'full_sft_64.pth').read_bytes() == base_bytes                      # the base weights file is never written
+    sd = torch.load(out / 'lora_demo_64.pth')                                         # [demo:lora]'s save_weight
+    assert sorted(sd) == [f'layers.0.attention.{m}.lora.{ab}.weight' for m in ('wo', 'wq') for ab in 'AB']
+    assert all(v.dtype == torch.float16 for v in sd.values()) and sd['layers.0.attention.wq.lora.B.weight'].abs().max() > 0
+    ckpt = torch.load(out / 'lora_resume_64.pth', weights_only=False)['model']
+    base = torch.load(out / 'full_sft_64.pth')
+    for k, v in base.items():                                                         # every base weight as it was
+        assert torch.equal(ckpt.get(k, ckpt.get(k.replace('.weight', '.base_layer.weight'))), v), k
+    model = MiniMindLM(LMConfig(dim=64, n_layers=1)).eval(); model.load_state_dict(base)
+    x = torch.randint(3, 6400, (1, 12))
+    with torch.no_grad(): before = model(x).logits
+    from minimind_sft.lora import apply_lora
+    load_lora(apply_lora(model), out / 'lora_demo_64.pth')
+    with torch.no_grad(): assert (model(x).logits - before).abs().max() > 1e-3       # the trained adapters change the model
+
+
+def test_a_killed_lora_run_resumes_exactly(sft_out, tmp_path):
+    ref = tmp_path / 'ref'; copy_base(sft_out, ref)
+    r = subprocess.run(cli(ref, sft_out / 'cache', '--max_steps', 10, '--save_interval', 1, stage='lora'), capture_output=True, text=True,
+                       env=ENV, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / 'out'; copy_base(sft_out, out)
+    cmd = cli(out, sft_out / 'cache', '--max_steps', 10, '--save_interval', 1, '--resume', 'auto', stage='lora')
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV, start_new_session=True)
+    try:
+        import time
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            m = out / 'lora_metrics.jsonl'
+            if m.exists() and any(json.loads(l)['step'] >= 4 for l in m.read_text().splitlines() if l.strip().endswith('}')): break
+            assert p.poll() is None, 'the run ended before it could be killed'
+            time.sleep(0.02)
+        os.killpg(p.pid, 9)
+    finally: p.wait()
+    r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
+    assert r.returncode == 0 and 'resumed from' in r.stdout + r.stderr, r.stderr
+    a, b = torch.load(ref / 'lora_demo_64.pth'), torch.load(out / 'lora_demo_64.pth')
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
