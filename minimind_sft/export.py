@@ -10,9 +10,11 @@ from pathlib import Path
 import torch
 from .chat import generation_config, load_model
 from .generations import generation_of
+from .lora import apply_lora, load_lora, merged_state_dict
+from .model import read_state_dict
 
 # %% auto #0
-__all__ = ['DTYPES', 'export_hf', 'export_main']
+__all__ = ['DTYPES', 'export_hf', 'merge_lora_file', 'export_main']
 
 # %% ../nbs/07a_export.ipynb #ce8bb7df
 DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16}
@@ -34,17 +36,29 @@ def export_hf(model, # either generation's model (`load_model`, or the trainer's
     return out
 
 # %% ../nbs/07a_export.ipynb #77d5c37c
+def merge_lora_file(model, path) -> torch.nn.Module:
+    "A plain model of the same generation and size with the LoRA file at `path` merged into its weights."
+    sd = read_state_dict(path)
+    a_keys = sorted(k for k in sd if k.endswith('.lora.A.weight'))
+    if not a_keys: raise ValueError(f"{path}: no LoRA adapters in MiniMind's layout ({{module}}.lora.A.weight / .lora.B.weight)")
+    merged = generation_of(model).build(model.config)
+    merged.load_state_dict(merged_state_dict(load_lora(apply_lora(model, sd[a_keys[0]].shape[0], [k[:-len('.lora.A.weight')] for k in a_keys]), sd),
+                                             dtype=None))
+    return merged.eval()
+
 def export_main(argv: list[str] | None = None) -> int:
     "Console script `minimind-export`: a weights file to a Hugging Face folder (`hf`) or to MiniMind's `.pth` (`torch`)."
     p = argparse.ArgumentParser(prog='minimind-export', description=export_main.__doc__)
     p.add_argument('--from_weight', required=True, help="a .pth / .safetensors file or folder of either generation")
     p.add_argument('--format', required=True, choices=['hf', 'torch'], help='hf: a transformers folder; torch: MiniMind .pth')
     p.add_argument('--out', required=True, help='the folder (hf) or file (torch) to write')
+    p.add_argument('--lora', default=None, help="a LoRA file in MiniMind's layout, merged into the weights first")
     p.add_argument('--tokenizer_path', default=None, help="tokenizer folder (default: the weights folder's, else the generation's)")
     p.add_argument('--dtype', default=None, choices=list(DTYPES), help="the exported weights' dtype (default: hf as loaded, torch as MiniMind saves)")
     a = p.parse_args(argv)
     try:
         model, tok = load_model(a.from_weight, a.tokenizer_path)
+        if a.lora: model = merge_lora_file(model, a.lora)
         if a.format == 'hf': where = export_hf(model, tok, a.out, a.dtype)
         else:
             sd = generation_of(model).weights_for_file(model.state_dict())
