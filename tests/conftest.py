@@ -1,10 +1,19 @@
-import json
+import json, os, subprocess
 from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / 'data'
 SHARED = ROOT.parent / 'shared'
+MIRROR = Path(os.environ.get('MINIMIND_MIRROR', '/work/.mirror/jingyaogong+minimind/repo'))  # a bare git mirror of MiniMind
+
+
+def mirror_file(path: str, commit: str = 'HEAD') -> str:
+    "A file of MiniMind's own repository, read from the mirror; the test skips where the mirror or the file is absent."
+    if not (MIRROR / 'HEAD').is_file(): pytest.skip(f'no MiniMind mirror at {MIRROR} (set MINIMIND_MIRROR)')
+    r = subprocess.run(['git', f'--git-dir={MIRROR}', 'show', f'{commit}:{path}'], capture_output=True, text=True)
+    if r.returncode: pytest.skip(f'the mirror has no {commit[:7]}:{path}: {r.stderr.strip()}')
+    return r.stdout
 
 
 @pytest.fixture(scope='session')

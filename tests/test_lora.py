@@ -1,25 +1,21 @@
 "LoRA in MiniMind's file layout, checked against MiniMind-3's own model/model_lora.py (exported from the mirror; skips without it)."
 import json, os, subprocess, sys
-from pathlib import Path
 import pytest
 import torch
 from minimind_sft.lora import apply_lora, lora_state_dict, merged_state_dict, _adapted
 from minimind_sft.minimind3 import MiniMind3Config, MiniMindForCausalLM
 from minimind_sft.testing import assert_close
+from conftest import mirror_file
 
-MIRROR = Path(os.environ.get('MINIMIND_MIRROR', '/work/.mirror/jingyaogong+minimind/repo'))  # a bare git mirror
 
 
 @pytest.fixture(scope='module')
 def minimind_lora(tmp_path_factory):
     "MiniMind-3's model_minimind and model_lora modules, exported from the mirror."
-    if not (MIRROR / 'HEAD').is_file(): pytest.skip(f'no MiniMind mirror at {MIRROR} (set MINIMIND_MIRROR)')
     root = tmp_path_factory.mktemp('minimind')
     (root / 'mm3').mkdir()
     for f in ('__init__.py', 'model_minimind.py', 'model_lora.py'):
-        text = subprocess.run(['git', f'--git-dir={MIRROR}', 'show', f'HEAD:model/{f}'], capture_output=True, text=True)
-        if text.returncode: pytest.skip(f'the mirror has no model/{f}: {text.stderr.strip()}')
-        (root / 'mm3' / f).write_text(text.stdout.replace('from .model_minimind', 'from mm3.model_minimind'))
+        (root / 'mm3' / f).write_text(mirror_file(f'model/{f}').replace('from .model_minimind', 'from mm3.model_minimind'))
     sys.path.insert(0, str(root))
     import mm3.model_minimind as mm, mm3.model_lora as ml
     yield mm, ml

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 from minimind_sft.testing import assert_close
-from conftest import ROOT, SHARED, write_jsonl
+from conftest import ROOT, SHARED, mirror_file, write_jsonl
 
-MIRROR = Path(os.environ.get('MINIMIND_MIRROR', '/work/.mirror/jingyaogong+minimind/repo'))  # a bare git mirror
 TOK3 = SHARED / 'minimind3_tokenizer'
 ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'WANDB_MODE': 'offline', 'PYTHONWARNINGS': 'ignore'}
 TINY = dict(hidden_size=64, num_hidden_layers=2)
@@ -28,13 +27,10 @@ def tok3():
 @pytest.fixture(scope='module')
 def minimind_code(tmp_path_factory):
     "MiniMind-3's own model/ and dataset/ packages, exported from the mirror (skips without it); `datasets` stubbed."
-    if not (MIRROR / 'HEAD').is_file(): pytest.skip(f'no MiniMind mirror at {MIRROR} (set MINIMIND_MIRROR)')
     root = tmp_path_factory.mktemp('minimind')
     for f in ('model/__init__.py', 'model/model_minimind.py', 'dataset/__init__.py', 'dataset/lm_dataset.py'):
-        text = subprocess.run(['git', f'--git-dir={MIRROR}', 'show', f'HEAD:{f}'], capture_output=True, text=True)
-        if text.returncode: pytest.skip(f'the mirror has no {f}: {text.stderr.strip()}')
         (root / f).parent.mkdir(exist_ok=True)
-        (root / f).write_text(text.stdout)
+        (root / f).write_text(mirror_file(f))
     # its SFTDataset reads JSONL with Hugging Face `datasets` and a schema of five string fields (absent = None);
     # `datasets` is not a dependency here, so this stub does exactly that reading and nothing else
     keys = ('role', 'content', 'reasoning_content', 'tools', 'tool_calls')
