@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_chat.ipynb #2c582523
 from __future__ import annotations
-import contextlib, html, inspect, json, re, threading
+import contextlib, html, json, re, threading
 from pathlib import Path
 import torch
 from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
@@ -45,8 +45,7 @@ def load_model(path, # a `.pth` / `.bin` / `.safetensors` file (either generatio
         exported = [g for g in GENERATIONS.values() if hf.get('model_type') in g.hf_model_types]   # an `export` folder
         if exported:
             gen, sd = exported[0], read_state_dict(path)
-            heads = {'n_heads': hf['num_attention_heads']} if 'n_heads' in inspect.signature(gen.config_from_weights).parameters else {}
-            try: model = gen.load_weights(gen.build(gen.config_from_weights(sd, **heads, **config)), sd, True)
+            try: model = gen.load_weights(gen.build(gen.config_from_weights(sd, num_attention_heads=hf['num_attention_heads'], **config)), sd, True)
             except ValueError as e: raise ValueError(f"{path}: {e}") from None
         else:
             try: gen = model_type_generation(hf.get('model_type'))

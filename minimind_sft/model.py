@@ -625,7 +625,8 @@ def _strip_prefixes(state_dict: dict) -> dict:
     return {re.sub(r"^((module|_orig_mod)\.)+", "", k): v for k, v in state_dict.items()}
 
 def config_from_state_dict(state_dict: dict, n_heads: int = 8, **kwargs) -> LMConfig:
-    "The LMConfig whose model has this (either-layout) state dict's shapes."
+    "The LMConfig whose model has this (either-layout) state dict's shapes; `num_attention_heads` (the HF name) sets `n_heads` too."
+    n_heads = kwargs.pop("num_attention_heads", n_heads)   # what the shapes cannot show: an exported folder's config.json says it
     sd = _strip_prefixes(state_dict)
     if any(k.startswith(("model.", "lm_head.")) for k in sd): sd = convert_from_hf_layout(sd, LMConfig(), permute_rope=False)
     emb = sd.get("tok_embeddings.weight", sd.get("output.weight"))
