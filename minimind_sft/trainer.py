@@ -84,7 +84,8 @@ def pretrained_path(cfg: TrainConfig) -> str | None:
 
 def init_model(lm_config, cfg: TrainConfig, device: str = 'cpu'):
     "Build the tokenizer and the model of `--arch`, load the starting weights strictly; returns `(model, tokenizer)`."
-    if getattr(cfg, 'start_note', None): Logger(cfg.start_note)   # a shape override moved the start off the preset's file
+    if getattr(cfg, 'start_note', None):   # a shape override moved the start off the preset's file: said once per run
+        Logger(cfg.start_note); cfg.start_note = None
     gen = generation(cfg.arch)
     tokenizer = load_generation_tokenizer(cfg.tokenizer_path, gen)   # MiniMind-3's model needs MiniMind-3's tokenizer
     if len(tokenizer) > lm_config.vocab_size:

@@ -40,7 +40,7 @@ def test_short_run_leaves_an_executed_record(tmp_path):
     assert sum('image/png' in o.get('data', {}) for o in outs) >= 2          # the LR schedule and the loss plot
     text = record_text(outs)
     assert 'before SFT' in text and 'after SFT' in text
-    assert 'not dim=64, n_layers=2: starting from random weights' in text     # the shape override, said at the top
+    assert text.count('not dim=64, n_layers=2: starting from random weights') == 1   # the shape override, said once, at the top
     out = tmp_path / 'out'
     assert {'full_sft_64.pth', 'metrics.jsonl', 'loss.png', 'lr_schedule.png', 'before_after.json'} <= {p.name for p in out.iterdir()}
     ba = json.loads((out / 'before_after.json').read_text())
