@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_config.ipynb #34a1cc19
 from __future__ import annotations
-import argparse, configparser, dataclasses, difflib, os, sys
+import argparse, configparser, dataclasses, difflib, math, os, sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Optional
@@ -12,8 +12,8 @@ from fastcore.docments import docments
 
 # %% auto #0
 __all__ = ['STAGES', 'COMMANDS', 'SHAPE', 'ALIASES', 'find_settings', 'read_sections', 'read_presets', 'parse_bool',
-           'TrainConfig', 'config_help', 'is_weight_file', 'convert_value', 'resolve_device', 'load_config',
-           'build_parser', 'parse_args', 'to_argv']
+           'TrainConfig', 'config_help', 'is_weight_file', 'convert_value', 'resolve_device', 'data_paths',
+           'mixture_weights', 'load_config', 'build_parser', 'parse_args', 'to_argv']
 
 # %% ../nbs/00_config.ipynb #b45e48af
 def _package_root() -> Path | None:
@@ -115,6 +115,7 @@ class TrainConfig:
     allow_data_change: bool  # let --resume continue although the data, the tokenizer or the code that makes samples changed since the checkpoint (warns)
     max_bad_steps: int  # consecutive optimizer steps with a non-finite loss or gradient norm (each skipped) before the run stops
     val_data_path: Optional[str]  # validation data (MiniMind JSONL, the stage's format); none = no validation
+    data_weights: Optional[str]  # mixing weights of several comma-separated data_path files (e.g. 3,1): an epoch takes as many samples as the files hold together, from each file in proportion to its weight; none = each file once
     eval_interval: int  # optimizer steps between validations (0 = at the end of each epoch)
     early_stopping_patience: int  # validations without improvement before stopping (0 = off)
     early_stopping_min_delta: float  # smallest validation-loss decrease that counts as improvement
@@ -197,8 +198,26 @@ def _resolve_path(key: str, value, base: Path | None):
     "A path setting made absolute: relative to `base` (settings.ini's folder), or to the working directory when None."
     if value is None or (key == 'from_weight' and not is_weight_file(value)) or (key not in _PATH_KEYS and key != 'from_weight'):
         return value
+    if key == 'data_path' and ',' in value: return ','.join(_resolve_path(key, v, base) for v in data_paths(value))   # a mixture
     p = Path(value).expanduser()
     return str(((base/p) if base is not None and not p.is_absolute() else p).resolve())
+
+def data_paths(data_path: str) -> list[str]:
+    "The files of a `data_path`: one, or several separated by commas (a mixture)."
+    paths = [p.strip() for p in str(data_path).split(',')]
+    if not all(paths): raise ValueError(f"data_path {data_path!r}: an empty file name between commas")
+    return paths
+
+def mixture_weights(data_path: str, data_weights: str | None) -> list[float] | None:
+    "The `data_weights` of a `data_path` as numbers, one per file, each positive; None: each file once."
+    if data_weights is None or not str(data_weights).strip(): return None
+    paths = data_paths(data_path)
+    try: w = [float(x) for x in str(data_weights).split(',')]
+    except ValueError: raise ValueError(f"data_weights {data_weights!r}: not comma-separated numbers (e.g. 3,1)") from None
+    if len(w) != len(paths):
+        raise ValueError(f"data_weights {data_weights!r} gives {len(w)} weight(s) for {len(paths)} data_path file(s): one per file, in the same order")
+    if not all(math.isfinite(x) and x > 0 for x in w): raise ValueError(f"data_weights {data_weights!r}: every weight must be a positive number")
+    return w
 
 def _check_stage(values: dict, stage: str):
     if stage != 'pretrain': return
@@ -248,6 +267,7 @@ def load_config(preset: str | None = None, # a section of settings.ini (default:
         values[k] = _resolve_path(k, convert_value(k, v, 'override'), None)
     values['device'] = resolve_device(values['device'])
     _check_stage(values, stage)
+    mixture_weights(values['data_path'], values['data_weights'])   # a bad mixture fails here, before any work
     note = _start_for_shape(values, preset_values, overrides)
     cfg = TrainConfig(**values, stage=stage, preset=name)
     cfg.start_note = note   # not a setting: said at the top of the run (`init_model`, the run notebook)

@@ -366,7 +366,9 @@ def prepare_main(argv: list[str] | None = None):
     cfg = parse_args(argv)
     tok = load_tokenizer(cfg.tokenizer_path)
     Data = PretrainDataset if cfg.stage == 'pretrain' else SFTDataset
-    for name, path in (('train', cfg.data_path), ('validation', cfg.val_data_path)):
+    from minimind_sft.config import data_paths
+    train = data_paths(cfg.data_path)   # a mixture's files are each validated and cached on their own
+    for name, path in [('train' if len(train) == 1 else f'train, file {i + 1}', p) for i, p in enumerate(train)] + [('validation', cfg.val_data_path)]:
         if path is None: continue
         t0 = time.perf_counter()
         try: ds = Data(path, tok, cfg.max_seq_len, cache_dir=cfg.cache_dir, skip_bad_lines=cfg.skip_bad_lines)

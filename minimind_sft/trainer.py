@@ -12,11 +12,12 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
-from .config import TrainConfig, is_weight_file, resolve_device
+from .config import TrainConfig, data_paths, is_weight_file, mixture_weights, resolve_device
 from .token_cache import PretrainDataset, SFTDataset
 from .checkpoint import (CheckpointFiles, DamagedCheckpoint, DiskFullError, OutDirLock, StopSignals, remove_stale_temps,
                                      save_atomic)
-from .batching import BatchPlan, SFTCollator, plan_batches
+from .batching import BatchPlan, PackedRows, SFTCollator, plan_batches
+from .mixture import MixedDataset
 from .model import count_parameters, weight_path
 from .fused import fuse, lean_parts
 from .lora import apply_lora, lora_state_dict
@@ -26,12 +27,12 @@ from .schedule import schedule_lr
 # %% auto #0
 __all__ = ['STEP_CALLBACKS', 'DistInfo', 'init_distributed_mode', 'Logger', 'lm_config', 'pretrained_path', 'init_model',
            'unwrap', 'train_step', 'evaluate', 'EarlyStopping', 'stage_prefix', 'resume_path', 'metrics_path',
-           'rng_state', 'set_rng_state', 'MetricsWindow', 'TrainState', 'TrainRun', 'write_record', 'log_step',
-           'save_checkpoint', 'load_resume', 'epoch_batches', 'optimizer_step', 'validate', 'validate_when_due',
-           'log_when_due', 'save_when_due', 'Preempted', 'stop_when_signalled', 'train_epoch', 'cpu_bf16_supported',
-           'autocast_for', 'flatten_optimizer_state', 'preallocate_optimizer_state', 'make_optimizer',
-           'freeze_embeddings', 'batching_args', 'batching_summary', 'compile_model', 'init_wandb', 'train_epochs',
-           'build_model', 'build_data', 'build_run', 'fit', 'train', 'LiveLossPlot']
+           'rng_state', 'set_rng_state', 'MetricsWindow', 'TrainState', 'TrainRun', 'write_record', 'data_tokens',
+           'log_step', 'save_checkpoint', 'load_resume', 'epoch_batches', 'optimizer_step', 'validate',
+           'validate_when_due', 'log_when_due', 'save_when_due', 'Preempted', 'stop_when_signalled', 'train_epoch',
+           'cpu_bf16_supported', 'autocast_for', 'flatten_optimizer_state', 'preallocate_optimizer_state',
+           'make_optimizer', 'freeze_embeddings', 'batching_args', 'batching_summary', 'compile_model', 'init_wandb',
+           'train_epochs', 'build_model', 'training_data', 'build_data', 'build_run', 'fit', 'train', 'LiveLossPlot']
 
 # %% ../nbs/05_trainer.ipynb #46e51b15
 @dataclass
@@ -260,6 +261,7 @@ class TrainRun:
     signals: StopSignals | None = None  # SIGTERM / SIGINT received, acted on at the next step boundary
     callbacks: tuple = ()  # called in order with the run after each optimizer step (`fit` sets them)
     lock: object = None  # the hold on out_dir (`OutDirLock`, rank 0), from `build_run` to the end of `fit`
+    mixture_seen: dict = field(default_factory=dict)  # a mixture's tokens per file after each global batch, per epoch (`data_tokens`)
 
     @property
     def stop(self) -> bool:
@@ -273,6 +275,21 @@ def write_record(run: TrainRun, rec: dict, wandb_rec: dict | None = None):
     if run.on_log is not None: run.on_log(rec)
     if run.wandb is not None: run.wandb.log(wandb_rec or rec, step=rec['step'])
 
+def data_tokens(run: TrainRun) -> dict | None:
+    "Tokens trained of each file of a mixture so far, over every rank (from the plan's batches up to the run's state); None without a mixture."
+    plan, st = run.plan, run.state
+    mix = plan.dataset.dataset if isinstance(plan.dataset, PackedRows) else plan.dataset
+    if not isinstance(mix, MixedDataset): return None
+    total = np.zeros(len(mix.parts), dtype=np.int64)
+    for e in range(st.epoch + 1):
+        if e not in run.mixture_seen:   # cumulative per global batch of epoch e (a micro-batch of each rank)
+            per = [mix.source_tokens([j for u in b for j in plan.rows[u]] if plan.rows is not None else b, run.cfg.max_seq_len)
+                   for b in plan.batches.global_batches(e)]
+            run.mixture_seen[e] = np.cumsum([np.zeros(len(mix.parts), dtype=np.int64), *per], axis=0)
+        seen = run.mixture_seen[e]
+        total += seen[-1] if e < st.epoch else seen[min(st.micro, len(seen) - 1)]
+    return dict(zip(mix.names, total.tolist()))
+
 def log_step(run: TrainRun, val_loss: float | None = None) -> dict | None:
     "Reduce the metrics window over ranks; on rank 0 write its record, update the progress bar, print MiniMind's line."
     w = run.window.reduce(run.info.device, run.info.distributed)
@@ -282,6 +299,7 @@ def log_step(run: TrainRun, val_loss: float | None = None) -> dict | None:
                aux_loss=w['aux_sum'] / max(w['micro'], 1), lr=w['lr'], grad_norm=w['grad_norm'],
                tokens_per_sec=w['real_tokens'] / max(w['seconds'], 1e-9), loss_tokens=int(w['tokens']), bad_steps=st.bad_steps,
                time=round(time.time() - run.t_start, 3), **({} if val_loss is None else dict(val_loss=val_loss)))
+    if (seen := data_tokens(run)) is not None: rec['data_tokens'] = seen   # a mixture: what each file has given so far
     write_record(run, rec)
     if run.pbar is not None:
         run.pbar.set_postfix(loss=f"{rec['loss']:.3f}", lr=f"{rec['lr']:.2e}", tok_s=f"{rec['tokens_per_sec']:.0f}", refresh=False)
@@ -348,10 +366,13 @@ def load_resume(run: TrainRun):
     if old.get('stage', 'sft') != cfg.stage:
         raise ValueError(f"--resume: {path} is a checkpoint of the {old.get('stage', 'sft')} stage; this run is {cfg.stage}")
     differ = []   # (setting, then, now)
-    for k in ('dim', 'n_layers', 'use_moe', 'batch_size', 'accumulation_steps', 'max_seq_len', 'packing', 'group_by_length', 'padding_free'):
-        was = old.get('padding_free', False) if k == 'padding_free' else old[k]   # older checkpoints: padded batches
+    for k in ('dim', 'n_layers', 'use_moe', 'batch_size', 'accumulation_steps', 'max_seq_len', 'packing', 'group_by_length', 'padding_free',
+              'data_weights'):
+        was = old.get(k, {'padding_free': False, 'data_weights': None}.get(k)) if k in ('padding_free', 'data_weights') else old[k]   # older checkpoints
         if k in ('group_by_length', 'padding_free') and (cfg.packing or old['packing']): continue   # packed rows: neither applies
         if was != getattr(cfg, k): differ.append((k, was, getattr(cfg, k)))
+    if len(data_paths(old['data_path'])) != len(data_paths(cfg.data_path)):   # another mixture: other samples at each position
+        differ.append(('data_path', old['data_path'], cfg.data_path))
     frozen = lambda c: bool(c.get('freeze_embeddings', False)) and str(c.get('from_weight', 'none')).strip().lower() != 'none'
     if frozen(old) != frozen(asdict(cfg)):   # trained embeddings, or kept ones: the optimizer state holds moments for one of the two
         differ.append(('freeze_embeddings', frozen(old), frozen(asdict(cfg))))
@@ -678,13 +699,23 @@ def build_model(cfg: TrainConfig, info: DistInfo):
     else: Logger('--fused False: training the model as written')
     return model, tokenizer
 
+def training_data(cfg: TrainConfig, tokenizer, verbose: bool = True) -> tuple:
+    "The training data set, each file validated and cached on its own, augmented as asked, several mixed by `data_weights`: `(data set, fingerprint)`."
+    Data = PretrainDataset if cfg.stage == 'pretrain' else SFTDataset   # plain text, or conversations
+    paths, weights = data_paths(cfg.data_path), mixture_weights(cfg.data_path, cfg.data_weights)
+    parts = [Data(p, tokenizer, cfg.max_seq_len, pad_to_max=False, cache_dir=cfg.cache_dir, skip_bad_lines=cfg.skip_bad_lines,
+                  verbose=verbose) for p in paths]
+    fingerprint = {('data' if i == 0 else f'data {i + 1}'): d.fingerprint for i, d in enumerate(parts)}
+    if cfg.augment: parts = [generation(cfg.arch).augment(d, cfg) for d in parts]   # each generation's own augmentation
+    if len(parts) == 1: return parts[0], fingerprint
+    mixed = MixedDataset(parts, weights, cfg.seed)
+    if verbose: Logger(mixed.summary())
+    return mixed, fingerprint
+
 def build_data(cfg: TrainConfig, info: DistInfo, tokenizer) -> tuple:
     "The stage's data, validated whole and cached: `(plan of the training batches, validation loader or None, fingerprint)`."
     Data = PretrainDataset if cfg.stage == 'pretrain' else SFTDataset   # plain text, or conversations
-    train_data = Data(cfg.data_path, tokenizer, cfg.max_seq_len, pad_to_max=False, cache_dir=cfg.cache_dir,
-                      skip_bad_lines=cfg.skip_bad_lines, verbose=info.is_main)
-    fingerprint = dict(data=train_data.fingerprint)
-    if cfg.augment: train_data = generation(cfg.arch).augment(train_data, cfg)   # each generation's own augmentation
+    train_data, fingerprint = training_data(cfg, tokenizer, verbose=info.is_main)
     val_loader = None
     if cfg.val_data_path:
         val_data = Data(cfg.val_data_path, tokenizer, cfg.max_seq_len, pad_to_max=False, cache_dir=cfg.cache_dir,
