@@ -73,3 +73,18 @@ def test_two_processes_from_the_notebook(tmp_path):
     metrics = [json.loads(l) for l in (tmp_path / 'out' / 'metrics.jsonl').read_text().splitlines()]
     assert max(m['step'] for m in metrics) == 6
     assert sum('image/png' in o.get('data', {}) for o in outs) >= 2
+
+
+def test_lora_stage_records_adapters_scored_merged_into_their_base(tmp_path):
+    from conftest import DATA
+    base = DATA / 'pretrain_192.pth'
+    before = base.read_bytes()
+    r = papermill(tmp_path / 'lora.ipynb', ('stage', 'lora'), ('from_weight', base), ('max_steps', 4), ('batch_size', 8),
+                  ('eval_interval', 2), ('log_interval', 2), ('eval_prompts', 4), ('max_new_tokens', 16),
+                  ('out_dir', tmp_path / 'out'), ('cache_dir', tmp_path / 'cache'))
+    assert r.returncode == 0, r.stderr[-3000:]
+    text = record_text(outputs(tmp_path / 'lora.ipynb'))
+    assert 'before LoRA' in text and 'after LoRA' in text and 'trainable parameters' in text
+    adapters = torch.load(tmp_path / 'out' / 'lora_demo_192.pth')
+    assert adapters and all(k.endswith(('.lora.A.weight', '.lora.B.weight')) for k in adapters)   # adapters only, in MiniMind's keys
+    assert base.read_bytes() == before                                                          # the base is only read
