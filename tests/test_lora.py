@@ -122,3 +122,23 @@ def test_a_killed_lora_run_resumes_exactly(sft_out, tmp_path):
     assert r.returncode == 0 and 'resumed from' in r.stdout + r.stderr, r.stderr
     a, b = torch.load(ref / 'lora_demo_64.pth'), torch.load(out / 'lora_demo_64.pth')
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_lora_on_two_processes_computes_what_one_process_computes(sft_out, tmp_path):
+    "DDP on the lora stage: 2 processes x batch 2 train the adapters 1 process x batch 4 trains (float rounding apart)."
+    runs = {}
+    for name, launcher, extra in (('one', [], ('--batch_size', 4)),
+                                  ('two', [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2'],
+                                   ('--batch_size', 2, '--ddp'))):
+        out = tmp_path / name; copy_base(sft_out, out)
+        cmd = cli(out, sft_out / 'cache', '--max_steps', 4, '--learning_rate', 1e-2, *extra, stage='lora')
+        if launcher: cmd = [*launcher, '-m', *cmd[2:]]   # torchrun -m minimind_sft.cli ...
+        r = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        runs[name] = torch.load(out / 'lora_demo_64.pth')
+        runs[name + ' losses'] = [json.loads(l)['loss'] for l in (out / 'lora_metrics.jsonl').read_text().splitlines() if '"loss"' in l]
+    la, lb = runs['one losses'], runs['two losses']
+    assert len(la) == 4 and all(abs(x - y) <= 1e-4 * abs(x) for x, y in zip(la, lb)), (la, lb)   # the same samples in each step
+    a, b = runs['one'], runs['two']
+    assert a.keys() == b.keys() and any(k.endswith('.lora.B.weight') and b[k].abs().max() > 0 for k in b)   # trained, not the zero init
+    assert max((a[k].float() - b[k].float()).abs().max().item() for k in a) < 1e-3                       # float16 files, summed in another order
