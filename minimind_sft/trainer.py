@@ -13,7 +13,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from .config import TrainConfig, data_paths, is_weight_file, mixture_weights, resolve_device
-from .token_cache import PretrainDataset, SFTDataset
+from .token_cache import PretrainDataset, SFTDataset, file_sha256
 from .checkpoint import (CheckpointFiles, DamagedCheckpoint, DiskFullError, OutDirLock, StopSignals, remove_stale_temps,
                                      save_atomic)
 from .batching import BatchPlan, PackedRows, SFTCollator, plan_batches
@@ -323,9 +323,13 @@ def save_checkpoint(run: TrainRun):
     weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     bad = [k for k, v in weights.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad: raise FloatingPointError(f"step {st.step}: non-finite values in {', '.join(bad[:5])}; not saved over the checkpoint of step {run.saved_step}")
+    if cfg.stage == 'lora':   # the adapters only: the frozen base is from_weight's file, checked by its sha256 on resume
+        trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+        state = {k: v for k, v in weights.items() if k in trainable}
+    else: state = weights
     what = 'the resume checkpoint'
     try:
-        run.checkpoints.save(dict(model=weights, optimizer=run.optimizer.state_dict(), scaler=run.scaler.state_dict(),
+        run.checkpoints.save(dict(model=state, adapters_only=cfg.stage == 'lora', optimizer=run.optimizer.state_dict(), scaler=run.scaler.state_dict(),
                                   state=asdict(st), early=run.early.state_dict() if run.early else None, rng=rngs,
                                   world_size=run.info.world_size, config=asdict(cfg), fingerprint=run.fingerprint), st.step)
         run.saved_step, what = st.step, 'the weights'
@@ -346,7 +350,7 @@ def _check_fingerprint(run: TrainRun, old: dict | None, path: Path):
         changed = [k.replace('_sha256', '') for k in ('data_sha256', 'tokenizer_sha256', 'code_sha256') if k in was and was[k] != fp[k]]
         if not changed: continue
         what = (f"--resume: {fp['path']} ({name}) changed since {path} was written: "
-                + ' and '.join(dict(data='the content of its data file', tokenizer='its tokenizer',
+                + ' and '.join(dict(data='its content' if name == 'base' else 'the content of its data file', tokenizer='its tokenizer',
                                     code='the code that makes its samples (the masking rule, rendering, validation)')[k] for k in changed)
                 + f" differs (sha256 {was[changed[0] + '_sha256'][:12]}... then, {fp[changed[0] + '_sha256'][:12]}... now)")
         if not run.cfg.allow_data_change:
@@ -382,7 +386,14 @@ def load_resume(run: TrainRun):
     _check_fingerprint(run, ck.get('fingerprint'), path)
     if ck['world_size'] != run.info.world_size:
         Logger(f"warning: resuming {ck['world_size']}-process training on {run.info.world_size}; batches will differ from the uninterrupted run")
-    load_generation_weights(unwrap(run.model), ck['model'], strict=True)
+    if ck.get('adapters_only'):   # a lora-stage checkpoint: the base came from from_weight (its sha256 checked above)
+        model = unwrap(run.model)
+        trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+        if set(ck['model']) != trainable:
+            raise ValueError(f"--resume: {path} holds adapters on other layers than this run's (--lora_rank, --lora_targets): "
+                             f"{', '.join(sorted(set(ck['model']) ^ trainable)[:4])} ...")
+        model.load_state_dict(ck['model'], strict=False)
+    else: load_generation_weights(unwrap(run.model), ck['model'], strict=True)
     run.optimizer.load_state_dict(ck['optimizer']); run.scaler.load_state_dict(ck['scaler'])
     flatten_optimizer_state(run.optimizer)   # on a CPU, one block again for a file written on a GPU
     run.state = TrainState(**ck['state'])
@@ -749,6 +760,9 @@ def _assemble_run(cfg: TrainConfig, info: DistInfo, on_log) -> TrainRun:
     torch.manual_seed(cfg.seed); random.seed(cfg.seed); np.random.seed(cfg.seed)
     model, tokenizer = build_model(cfg, info)
     plan, val_loader, fingerprint = build_data(cfg, info, tokenizer)
+    if cfg.stage == 'lora' and (base := pretrained_path(cfg)):   # what the adapters sit on: a resume checks it is the same
+        files = sorted(Path(base).glob('*.safetensors')) if Path(base).is_dir() else [Path(base)]   # a file, or an exported folder
+        fingerprint['base'] = dict(path=base, data_sha256=''.join(file_sha256(f) for f in files))
     cuda = info.device.startswith('cuda')
     optimizer = make_optimizer(model, cfg.learning_rate, info.device)   # on a CPU its state up front, in one block
     scaler = torch.amp.GradScaler('cuda' if cuda else 'cpu', enabled=cuda and cfg.dtype == 'float16')

@@ -1,5 +1,5 @@
 "LoRA in MiniMind's file layout, checked against MiniMind-3's own model/model_lora.py (exported from the mirror; skips without it)."
-import json, os, subprocess, sys
+import hashlib, json, os, subprocess, sys
 import pytest
 import torch
 from minimind_sft.lora import apply_lora, lora_state_dict, merged_state_dict, _adapted
@@ -88,10 +88,11 @@ def test_a_lora_run_trains_the_adapters_only_and_writes_minimind_layout(sft_out,
     sd = torch.load(out / 'lora_demo_64.pth')                                         # [demo:lora]'s save_weight
     assert sorted(sd) == [f'layers.0.attention.{m}.lora.{ab}.weight' for m in ('wo', 'wq') for ab in 'AB']
     assert all(v.dtype == torch.float16 for v in sd.values()) and sd['layers.0.attention.wq.lora.B.weight'].abs().max() > 0
-    ckpt = torch.load(out / 'lora_resume_64.pth', weights_only=False)['model']
+    ck = torch.load(out / 'lora_resume_64.pth', weights_only=False)                 # the resume checkpoint: the adapters alone
+    assert ck['adapters_only'] and sorted(ck['model']) == [f'layers.0.attention.{m}.lora_{ab}.default.weight' for m in ('wo', 'wq') for ab in 'AB']
+    assert all(v.dtype == torch.float32 for v in ck['model'].values()) and len(ck['optimizer']['state']) == 4   # nothing else was trained
+    assert ck['fingerprint']['base']['data_sha256'] == hashlib.sha256(base_bytes).hexdigest()   # the base they sit on
     base = torch.load(out / 'full_sft_64.pth')
-    for k, v in base.items():                                                         # every base weight as it was
-        assert torch.equal(ckpt.get(k, ckpt.get(k.replace('.weight', '.base_layer.weight'))), v), k
     model = MiniMindLM(LMConfig(dim=64, n_layers=1)).eval(); model.load_state_dict(base)
     x = torch.randint(3, 6400, (1, 12))
     with torch.no_grad(): before = model(x).logits
@@ -142,3 +143,16 @@ def test_lora_on_two_processes_computes_what_one_process_computes(sft_out, tmp_p
     a, b = runs['one'], runs['two']
     assert a.keys() == b.keys() and any(k.endswith('.lora.B.weight') and b[k].abs().max() > 0 for k in b)   # trained, not the zero init
     assert max((a[k].float() - b[k].float()).abs().max().item() for k in a) < 1e-3                       # float16 files, summed in another order
+
+
+def test_resume_onto_another_base_is_refused(sft_out, tmp_path):
+    "The resume checkpoint holds the adapters alone: the base they were trained on must be the file from_weight names now."
+    out = tmp_path / 'out'; copy_base(sft_out, out)
+    r = subprocess.run(cli(out, sft_out / 'cache', '--max_steps', 2, '--save_interval', 1, stage='lora'), capture_output=True, text=True, env=ENV, timeout=300)
+    assert r.returncode == 0, r.stderr
+    sd = torch.load(out / 'full_sft_64.pth')
+    sd['output.weight'] = sd['tok_embeddings.weight'] = sd['tok_embeddings.weight'] * 1.01   # another base, same shapes
+    torch.save(sd, out / 'full_sft_64.pth')
+    r = subprocess.run(cli(out, sft_out / 'cache', '--max_steps', 4, '--save_interval', 1, '--resume', 'True', stage='lora'),
+                       capture_output=True, text=True, env=ENV, timeout=300)
+    assert r.returncode != 0 and '(base) changed' in r.stderr and 'its content differs' in r.stderr, r.stderr[-2000:]
