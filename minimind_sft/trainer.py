@@ -535,12 +535,12 @@ def train_epoch(epoch: int, # the epoch to train (0-based)
 
 # %% ../nbs/05_trainer.ipynb #8c86857f
 def cpu_bf16_supported() -> bool:
-    "Whether bf16 autocast pays off on this CPU: x86 AMX or Arm BF16 (`$MINIMIND_SFT_CPU_BF16` = 1 / 0 overrides)."
+    "Whether bf16 autocast pays off on this CPU: x86 AMX or AVX512-BF16, or Arm BF16 (`$MINIMIND_SFT_CPU_BF16` = 1 / 0 overrides)."
     force = os.environ.get('MINIMIND_SFT_CPU_BF16')
     if force in ('0', '1'): return force == '1'
     try: flags = set(Path('/proc/cpuinfo').read_text().split())
     except OSError: return False
-    return bool(flags & {'amx_bf16', 'bf16'})
+    return bool(flags & {'amx_bf16', 'avx512_bf16', 'bf16'})
 
 def autocast_for(dtype: str, device: str):
     "`(context, note)`: bf16/fp16 autocast on CUDA, bf16 autocast on CPUs with native bf16, else float32 and why."
@@ -548,7 +548,7 @@ def autocast_for(dtype: str, device: str):
         return torch.autocast('cuda', dtype=getattr(torch, dtype)), None
     if device == 'cpu' and dtype == 'bfloat16':
         if cpu_bf16_supported(): return torch.autocast('cpu', dtype=torch.bfloat16), None
-        return contextlib.nullcontext(), ('this CPU has no AMX / Arm BF16 matrix units, where bf16 runs slower than float32: '
+        return contextlib.nullcontext(), ('this CPU has no bf16 instructions (AMX, AVX512-BF16, Arm BF16), where bf16 is emulated: '
                                           'computing in float32 (MINIMIND_SFT_CPU_BF16=1 forces bf16)')
     if dtype == 'float16': return contextlib.nullcontext(), 'float16 autocast is for CUDA: computing in float32 on the CPU'
     return contextlib.nullcontext(), None
