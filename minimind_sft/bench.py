@@ -10,10 +10,10 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['MINIMIND_COMMIT', 'MINIMIND3_COMMIT', 'BENCH_VARIANTS', 'PEAK_BF16_TFLOPS', 'PARITY_RUNS', 'CONTROL_RUNS',
-           'PROFILE_PARTS', 'PRECISION_RUNS', 'make_big_jsonl', 'bench_data', 'bench_model', 'find_minimind',
-           'cpu_name', 'bench_train', 'format_bench', 'plot_bench', 'bench_parity', 'format_parity', 'bench_control',
-           'format_control', 'bench_lora', 'format_lora', 'cpu_peak_gflops', 'bench_profile', 'format_profile',
-           'bench_precision', 'main']
+           'LORA_COSTS', 'PROFILE_PARTS', 'PRECISION_RUNS', 'make_big_jsonl', 'bench_data', 'bench_model',
+           'find_minimind', 'cpu_name', 'bench_train', 'format_bench', 'plot_bench', 'bench_parity', 'format_parity',
+           'bench_control', 'format_runs', 'format_control', 'bench_lora', 'format_lora', 'cpu_peak_gflops',
+           'bench_profile', 'format_profile', 'bench_precision', 'main']
 
 # %% ../nbs/08_bench.ipynb #54131078
 def _repo_data() -> Path:
@@ -666,19 +666,27 @@ def bench_control(preset: str = 'demo', # settings.ini preset whose from_weight 
     print(format_control(res))
     return res
 
+def format_runs(res: dict, # `_train_runs`' result: the starting model's scores, then each trained run's
+                title: str, # the first line
+                extra=(), # (label, run -> text) rows shown for the trained runs only
+               ) -> str:
+    "Runs side by side: each score of the starting model and of every trained run, then the `extra` rows."
+    runs = res['runs']
+    names = list(runs)
+    fmt = lambda k, v: f'{v:.3f}' if 'loss' in k else f'{v:.1%}'
+    out = [title, f"  {'':42}" + ''.join(f"{n:>30}" for n in names)]
+    for k in runs['before SFT']:
+        out.append(f"  {k:42}" + ''.join(f"{fmt(k, runs[n][k]):>30}" for n in names))
+    for label, f in extra: out.append(f"  {label:42}{'':>30}" + ''.join(f"{f(runs[n]):>30}" for n in names[1:]))
+    return '\n'.join(out)
+
 def format_control(res: dict) -> str:
     "The runs of `bench_control` side by side."
     runs, m = res['runs'], res['meta']
-    names = list(runs)
-    fmt = lambda k, v: f'{v:.3f}' if 'loss' in k else f'{v:.1%}'
-    trained = [n for n in names if n != 'before SFT']
-    out = [f"{m['preset']} preset: {runs[trained[0]]['steps']} optimizer steps per run, {m['eval_prompts']} checkable "
-           f"validation prompts, on {m['where']}; 'before SFT' is the pretrained base:",
-           f"  {'':42}" + ''.join(f"{n:>30}" for n in names)]
-    for k in runs['before SFT']:
-        out.append(f"  {k:42}" + ''.join(f"{fmt(k, runs[n][k]):>30}" for n in names))
-    out.append(f"  {'training time':42}{'':>30}" + ''.join(f"{runs[n]['train_seconds']:>29.0f}s" for n in trained))
-    return '\n'.join(out)
+    steps = runs[list(runs)[1]]['steps']
+    return format_runs(res, f"{m['preset']} preset: {steps} optimizer steps per run, {m['eval_prompts']} checkable "
+                            f"validation prompts, on {m['where']}; 'before SFT' is the pretrained base:",
+                       [('training time', lambda r: f"{r['train_seconds']:.0f}s")])
 
 # %% ../nbs/08_bench.ipynb #d59dc5e8
 def _child_run(argv: list[str], log: Path) -> dict:
@@ -732,21 +740,18 @@ def bench_lora(preset: str = 'demo', # settings.ini preset whose from_weight is 
     print(format_lora(res))
     return res
 
+LORA_COSTS = [  # what each run of `bench_lora` cost: (label, run -> text)
+    ('trainable parameters', lambda r: f"{r['trainable']:,} ({r['trainable'] / r['parameters']:.1%})"),
+    ('peak memory (process RSS)', lambda r: f"{r['peak_rss_mib']:.0f} MiB"),
+    ('time per optimizer step', lambda r: f"{r['step_ms']:.0f} ms"),
+    ('training time', lambda r: f"{r['train_seconds']:.0f} s ({r['steps']} steps)"),
+    ('weights file written', lambda r: f"{r['file_mib']:.2f} MiB")]
+
 def format_lora(res: dict) -> str:
     "`bench_lora`'s runs side by side."
     runs, m = res['runs'], res['meta']
-    names = list(runs)
-    trained = names[1:]
-    rows = [('trainable parameters', lambda r: f"{r['trainable']:,} ({r['trainable'] / r['parameters']:.1%})"),
-            ('peak memory (process RSS)', lambda r: f"{r['peak_rss_mib']:.0f} MiB"),
-            ('time per optimizer step', lambda r: f"{r['step_ms']:.0f} ms"),
-            ('weights file written', lambda r: f"{r['file_mib']:.2f} MiB")]
-    out = [f"{m['preset']} preset, {runs[trained[0]]['steps']} optimizer steps per run, {m['eval_prompts']} validation prompts, "
-           f"on {m['where']} ({m['threads']} threads):", f"  {'':42}" + ''.join(f"{n:>28}" for n in names)]
-    for k in runs['before SFT']:
-        out.append(f"  {k:42}" + ''.join(f"{(f'{runs[n][k]:.3f}' if 'loss' in k else f'{runs[n][k]:.1%}'):>28}" for n in names))
-    for label, f in rows: out.append(f"  {label:42}{'':>28}" + ''.join(f"{f(runs[n]):>28}" for n in trained))
-    return '\n'.join(out)
+    return format_runs(res, f"{m['preset']} preset, {runs[list(runs)[1]]['steps']} optimizer steps per run, {m['eval_prompts']} "
+                            f"validation prompts, on {m['where']} ({m['threads']} threads):", LORA_COSTS)
 
 # %% ../nbs/08_bench.ipynb #c860a422
 def cpu_peak_gflops() -> dict:

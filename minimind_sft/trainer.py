@@ -372,7 +372,7 @@ def load_resume(run: TrainRun):
     differ = []   # (setting, then, now)
     for k in ('dim', 'n_layers', 'use_moe', 'batch_size', 'accumulation_steps', 'max_seq_len', 'packing', 'group_by_length', 'padding_free',
               'data_weights'):
-        was = old.get(k, {'padding_free': False, 'data_weights': None}.get(k)) if k in ('padding_free', 'data_weights') else old[k]   # older checkpoints
+        was = old[k] if k in old else {'padding_free': False, 'data_weights': None}[k]   # older checkpoints: padded batches, one file
         if k in ('group_by_length', 'padding_free') and (cfg.packing or old['packing']): continue   # packed rows: neither applies
         if was != getattr(cfg, k): differ.append((k, was, getattr(cfg, k)))
     if len(data_paths(old['data_path'])) != len(data_paths(cfg.data_path)):   # another mixture: other samples at each position
@@ -710,14 +710,17 @@ def build_model(cfg: TrainConfig, info: DistInfo):
     else: Logger('--fused False: training the model as written')
     return model, tokenizer
 
-def training_data(cfg: TrainConfig, tokenizer, verbose: bool = True) -> tuple:
+def training_data(cfg: TrainConfig, tokenizer,
+                  verbose: bool = True, # print each file's cache line and the mixture
+                  augment: bool = True, # apply --augment (False: the samples as cached, e.g. to describe them)
+                 ) -> tuple:
     "The training data set, each file validated and cached on its own, augmented as asked, several mixed by `data_weights`: `(data set, fingerprint)`."
     Data = PretrainDataset if cfg.stage == 'pretrain' else SFTDataset   # plain text, or conversations
     paths, weights = data_paths(cfg.data_path), mixture_weights(cfg.data_path, cfg.data_weights)
     parts = [Data(p, tokenizer, cfg.max_seq_len, pad_to_max=False, cache_dir=cfg.cache_dir, skip_bad_lines=cfg.skip_bad_lines,
                   verbose=verbose) for p in paths]
     fingerprint = {('data' if i == 0 else f'data {i + 1}'): d.fingerprint for i, d in enumerate(parts)}
-    if cfg.augment: parts = [generation(cfg.arch).augment(d, cfg) for d in parts]   # each generation's own augmentation
+    if cfg.augment and augment: parts = [generation(cfg.arch).augment(d, cfg) for d in parts]   # each generation's own augmentation
     if len(parts) == 1: return parts[0], fingerprint
     mixed = MixedDataset(parts, weights, cfg.seed)
     if verbose: Logger(mixed.summary())
