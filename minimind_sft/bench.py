@@ -793,7 +793,7 @@ def _profile_part(name: str, shapes, dims: dict) -> str:
     n = name.lower()
     op = n.split('::')[-1].lstrip('_')
     if 'attention' in n or 'flash' in n: return 'attention kernel'
-    if op in ('mm', 'addmm', 'bmm', 'matmul', 'linear', 'baddbmm'):
+    if op in ('mm', 'addmm', 'bmm', 'matmul', 'linear', 'baddbmm', 'linear_pointwise'):   # the last: oneDNN's (03a_fused, `mm`)
         widths = {d for s in shapes for d in (s or [])[-2:]}
         if dims['vocab'] in widths: return 'output head (matmul)'
         if widths & dims['ffn']: return 'feed-forward (matmul)'

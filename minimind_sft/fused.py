@@ -4,19 +4,42 @@
 
 # %% ../nbs/03a_fused.ipynb #9baeeb1f
 from __future__ import annotations
-import ast, hashlib, inspect, io, textwrap, tokenize, types, warnings
+import ast, functools, hashlib, inspect, io, textwrap, tokenize, types, warnings
 from typing import Optional
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from .model import (_CACHE_FIELD, Attention, FeedForward, MiniMindBlock, MiniMindLM, MiniMindOutput, MOEFeedForward,
-                    RMSNorm, masked_ce_sum)
+                    RMSNorm, cpu_flags, masked_ce_sum)
 
 # %% auto #0
-__all__ = ['FUSED', 'LEAN_LMS', 'REFERENCE', 'BLOCK_SLOTS', 'FusedRMSNorm', 'norm_linears', 'FusedAttention', 'swiglu',
-           'FusedFeedForward', 'FusedMiniMindBlock', 'linear_cross_entropy', 'fused_lm_forward', 'code_key',
-           'register_lean_lm', 'register_lean', 'fuse', 'lean_parts', 'unfuse']
+__all__ = ['CPU_MATMUL', 'FUSED', 'LEAN_LMS', 'REFERENCE', 'BLOCK_SLOTS', 'cpu_matmul', 'mm', 'FusedRMSNorm', 'norm_linears',
+           'FusedAttention', 'swiglu', 'FusedFeedForward', 'FusedMiniMindBlock', 'linear_cross_entropy',
+           'fused_lm_forward', 'code_key', 'register_lean_lm', 'register_lean', 'fuse', 'lean_parts', 'unfuse']
+
+# %% ../nbs/03a_fused.ipynb #ad1e530a
+CPU_MATMUL: Optional[str] = None  # 'onednn' or 'mkl': who multiplies float32 matrices on the CPU in `mm`; None: by the CPU
+
+@functools.cache
+def _onednn_works() -> bool:
+    "Whether PyTorch's oneDNN linear op is there and gives `a @ b` (checked once)."
+    try:
+        a, b = torch.randn(5, 7), torch.randn(7, 3)
+        return bool(torch.allclose(torch.ops.mkldnn._linear_pointwise(a, b.t(), None, 'none', [], ''), a @ b, atol=1e-4))
+    except Exception: return False
+
+def cpu_matmul() -> str:
+    "Who multiplies float32 matrices on the CPU in `mm`: `CPU_MATMUL` if set, else oneDNN on AMD CPUs with AVX-512 (where it works), else MKL."
+    if CPU_MATMUL is not None: return CPU_MATMUL
+    return 'onednn' if {'AuthenticAMD', 'avx512f'} <= cpu_flags() and _onednn_works() else 'mkl'
+
+def mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    "`a @ b` for 2-D `a` (n, k) and `b` (k, m), any strides; float32 CPU products without autograd through oneDNN where `cpu_matmul()` says so."
+    if (a.dtype == b.dtype == torch.float32 and a.device.type == 'cpu' and a.numel() and b.numel()
+            and not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad)) and cpu_matmul() == 'onednn'):
+        return torch.ops.mkldnn._linear_pointwise(a, b.t(), None, 'none', [], '')  # a @ (b.T).T
+    return a @ b
 
 # %% ../nbs/03a_fused.ipynb #a0b4d907
 def _rms_rsqrt(x, eps: float):
@@ -68,16 +91,16 @@ class _NormLinearsFn(torch.autograd.Function):
         r = _rms_rsqrt(x, eps)  # (N, 1)
         xn = (nw * (x * r)).to(ws[0].dtype)
         ctx.save_for_backward(x, nw, r, *ws)
-        return tuple(xn @ w.t() for w in ws)
+        return tuple(mm(xn, w.t()) for w in ws)
 
     @staticmethod
     def backward(ctx, *gys):  # gys: (N, out_i)
         x, nw, r, *ws = ctx.saved_tensors
         n = x * r
         xn = (nw * n).to(ws[0].dtype)  # recomputed
-        gws = [gy.t() @ xn for gy in gys]
-        gxn = gys[0] @ ws[0]
-        for gy, w in zip(gys[1:], ws[1:]): gxn.addmm_(gy, w)
+        gws = [mm(gy.t(), xn) for gy in gys]
+        gxn = mm(gys[0], ws[0])
+        for gy, w in zip(gys[1:], ws[1:]): gxn += mm(gy, w)
         gx, gnw = _rms_backward(n, r, nw, gxn.float(), *ctx.needs_input_grad[:2])
         return gx, gnw, None, *gws
 
@@ -107,26 +130,26 @@ class _SwiGLUFn(torch.autograd.Function):
     def forward(ctx, x, w1, w3, w2, nw=None, eps: float = 0.0):  # x: (N, dim); w1, w3: (hidden, dim); w2: (dim, hidden)
         r = _rms_rsqrt(x, eps) if nw is not None else None  # nw: norm weight or None
         xn = (nw * (x * r)).to(w1.dtype) if nw is not None else x
-        h1, h3 = xn @ w1.t(), xn @ w3.t()  # (N, hidden) each
+        h1, h3 = mm(xn, w1.t()), mm(xn, w3.t())  # (N, hidden) each
         ctx.save_for_backward(x, w1, w3, w2, h1, h3, nw, r)
         del xn  # a recomputed normalised input is not needed past the products
-        return F.silu(h1).mul_(h3) @ w2.t()  # (N, dim); the product in place of the silu, one (N, hidden) buffer
+        return mm(F.silu(h1).mul_(h3), w2.t())  # (N, dim); the product in place of the silu, one (N, hidden) buffer
 
     @staticmethod
     def backward(ctx, gy):  # gy: (N, dim)
         x, w1, w3, w2, h1, h3, nw, r = ctx.saved_tensors
         # at most three (N, hidden) buffers at a time: gp, a, gh3; then gp turns into gh1 in place
-        gp = gy @ w2  # (N, hidden): gradient of the product silu(h1) * h3
+        gp = mm(gy, w2)  # (N, hidden): gradient of the product silu(h1) * h3
         a = F.silu(h1)
         gh3 = gp * a
-        gw2 = gy.t() @ a.mul_(h3)  # a becomes the product silu(h1) * h3, the input w2 saw
+        gw2 = mm(gy.t(), a.mul_(h3))  # a becomes the product silu(h1) * h3, the input w2 saw
         del a
         gh1 = torch.ops.aten.silu_backward.grad_input(gp.mul_(h3), h1, grad_input=gp)  # (gp*h3)*silu'(h1), fused, in place
         n = x * r if nw is not None else None
         xn = (nw * n).to(w1.dtype) if nw is not None else x  # the normalised input, recomputed
-        gw1, gw3 = gh1.t() @ xn, gh3.t() @ xn
+        gw1, gw3 = mm(gh1.t(), xn), mm(gh3.t(), xn)
         del xn
-        gx = (gh1 @ w1).addmm_(gh3, w3)
+        gx = mm(gh1, w1).add_(mm(gh3, w3))
         del gp, gh1, gh3
         gnw = None
         if nw is not None: gx, gnw = _rms_backward(n, r, nw, gx.float(), ctx.needs_input_grad[0], ctx.needs_input_grad[4])
@@ -169,7 +192,7 @@ class _LinearCEFn(torch.autograd.Function):
     def forward(ctx, h, w, targets, chunk: int):  # h: (N, dim), w: (vocab, dim), targets: (N,)
         total, lses = h.new_zeros((), dtype=torch.float32), []
         for i in range(0, len(h), chunk):
-            logits = (h[i:i + chunk] @ w.t()).float()  # (chunk, vocab), freed at the next chunk
+            logits = mm(h[i:i + chunk], w.t()).float()  # (chunk, vocab), freed at the next chunk
             lse = logits.logsumexp(-1)
             total += (lse - logits.gather(1, targets[i:i + chunk, None])[:, 0]).sum()
             lses.append(lse)
@@ -182,11 +205,11 @@ class _LinearCEFn(torch.autograd.Function):
         h, w, targets, lse = ctx.saved_tensors
         gh, gw = torch.empty_like(h), torch.zeros(w.shape, dtype=torch.float32, device=w.device)
         for i in range(0, len(h), ctx.chunk):
-            p = (h[i:i + ctx.chunk] @ w.t()).float().sub_(lse[i:i + ctx.chunk, None]).exp_()  # softmax, recomputed
+            p = mm(h[i:i + ctx.chunk], w.t()).float().sub_(lse[i:i + ctx.chunk, None]).exp_()  # softmax, recomputed
             p.scatter_add_(1, targets[i:i + ctx.chunk, None], p.new_full((len(p), 1), -1.0))  # minus the one-hot target
             p = p.mul_(g).to(h.dtype)
-            gh[i:i + ctx.chunk] = p @ w
-            gw += (p.t() @ h[i:i + ctx.chunk]).float()
+            gh[i:i + ctx.chunk] = mm(p, w)
+            gw += mm(p.t(), h[i:i + ctx.chunk]).float()
         return gh, gw.to(w.dtype), None, None
 
 @torch.compiler.disable  # data-dependent sizes (the loss positions): eager, its matmuls gain nothing from compiling

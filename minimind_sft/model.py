@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_model.ipynb #a4716d97
 from __future__ import annotations
-import math, re, warnings
+import contextlib, functools, math, re, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -19,13 +19,14 @@ from transformers.cache_utils import Cache, DynamicCache
 from transformers.utils import ModelOutput
 
 # %% auto #0
-__all__ = ['LMConfig', 'RMSNorm', 'rope_cos_sin', 'apply_rope', 'flex_attention_works', 'repeat_kv', 'Attention',
-           'attention_mask_4d', 'document_positions', 'document_mask', 'DocumentSegments', 'document_segments',
-           'document_block_mask', 'compute_dtype', 'packed_attention', 'additive_mask', 'ffn_hidden_dim', 'FeedForward',
-           'MoEGate', 'route_to_experts', 'MOEFeedForward', 'MiniMindBlock', 'MiniMindOutput', 'causal_lm_loss',
-           'masked_ce_sum', 'MiniMindLM', 'register_auto', 'register_auto_classes', 'count_parameters',
-           'preset_configs', 'weight_path', 'convert_to_hf_layout', 'convert_from_hf_layout', 'config_from_state_dict',
-           'read_state_dict', 'load_state_strictly', 'load_weights', 'as_llama']
+__all__ = ['CPU_ATTENTION_FLOAT32', 'LMConfig', 'RMSNorm', 'rope_cos_sin', 'apply_rope', 'flex_attention_works', 'repeat_kv',
+           'Attention', 'attention_mask_4d', 'document_positions', 'document_mask', 'cpu_flags', 'attention_upcast',
+           'DocumentSegments', 'document_segments', 'document_block_mask', 'compute_dtype', 'packed_attention',
+           'additive_mask', 'ffn_hidden_dim', 'FeedForward', 'MoEGate', 'route_to_experts', 'MOEFeedForward',
+           'MiniMindBlock', 'MiniMindOutput', 'causal_lm_loss', 'masked_ce_sum', 'MiniMindLM', 'register_auto',
+           'register_auto_classes', 'count_parameters', 'preset_configs', 'weight_path', 'convert_to_hf_layout',
+           'convert_from_hf_layout', 'config_from_state_dict', 'read_state_dict', 'load_state_strictly', 'load_weights',
+           'as_llama']
 
 # %% ../nbs/03_model.ipynb #efccf822
 class LMConfig(PretrainedConfig):
@@ -233,6 +234,24 @@ def document_mask(doc_ids: torch.Tensor,  # (B, T) document index of each token 
     causal = torch.ones(T, T, dtype=torch.bool, device=doc_ids.device).tril()
     return (causal & (doc_ids[:, :, None] == doc_ids[:, None, :]))[:, None]
 
+@functools.cache
+def cpu_flags() -> frozenset:
+    "This CPU's vendor id and feature flags from `/proc/cpuinfo` (empty where it cannot be read): `AuthenticAMD`, `amx_bf16`, `avx512f`, Arm `bf16`, ..."
+    words = set()
+    try:
+        for line in open('/proc/cpuinfo'):
+            key, _, value = line.partition(':')
+            if key.strip() in ('vendor_id', 'flags', 'Features'): words.update(value.split())
+    except OSError: pass
+    return frozenset(words)
+
+CPU_ATTENTION_FLOAT32: Optional[bool] = None  # per-document attention under CPU bf16 autocast in float32; None: where the CPU has no AMX
+
+def attention_upcast(q: torch.Tensor) -> bool:
+    "Whether per-document attention computes in float32 although `q` is bf16 (CPU autocast; see `CPU_ATTENTION_FLOAT32`)."
+    if q.dtype != torch.bfloat16 or q.device.type != 'cpu': return False
+    return CPU_ATTENTION_FLOAT32 if CPU_ATTENTION_FLOAT32 is not None else 'amx_bf16' not in cpu_flags()
+
 @dataclass
 class DocumentSegments:
     "The documents of packed rows in groups of similar length, for attention one group at a time."
@@ -245,16 +264,20 @@ class DocumentSegments:
     def attention(self, q, k, v, dropout_p: float = 0.0):  # q: (B, n_heads, T, hd), k, v: (B, n_kv_heads, T, hd)
         "Causal attention inside each document: (B, n_heads, T, hd), as `scaled_dot_product_attention` with `document_mask`."
         B, H, T, hd = q.shape
+        up = attention_upcast(q)  # bf16 in, float32 kernel (faster on CPUs without AMX), bf16 out
         # one gather per tensor (so one scatter in backward): every group's slots end to end, (sum n*L, heads, hd)
         slots = [t.transpose(1, 2).reshape(B * T, t.shape[1], hd)[self.index] for t in (q, k, v)]
+        if up: slots = [t.float() for t in slots]
         ys, at = [], 0
-        for n, L in self.groups:
-            qs, ks, vs = (t[at:at + n * L].view(n, L, -1, hd).transpose(1, 2) for t in slots)  # (n, heads, L, hd): a batch
-            y = F.scaled_dot_product_attention(qs, ks, vs, is_causal=True, dropout_p=dropout_p,
-                                               enable_gqa=qs.shape[1] != ks.shape[1])  # (n, n_heads, L, hd)
-            ys.append(y.transpose(1, 2).reshape(n * L, H, hd))
-            at += n * L
-        return torch.cat(ys)[self.back].view(B, T, H, hd).transpose(1, 2)  # each token's output, back in row order
+        with torch.autocast('cpu', enabled=False) if up else contextlib.nullcontext():  # autocast would turn them back to bf16
+            for n, L in self.groups:
+                qs, ks, vs = (t[at:at + n * L].view(n, L, -1, hd).transpose(1, 2) for t in slots)  # (n, heads, L, hd): a batch
+                y = F.scaled_dot_product_attention(qs, ks, vs, is_causal=True, dropout_p=dropout_p,
+                                                   enable_gqa=qs.shape[1] != ks.shape[1])  # (n, n_heads, L, hd)
+                ys.append(y.transpose(1, 2).reshape(n * L, H, hd))
+                at += n * L
+        y = torch.cat(ys)[self.back].view(B, T, H, hd).transpose(1, 2)  # each token's output, back in row order
+        return y.to(q.dtype) if up else y
 
 @torch.compiler.disable
 def document_segments(doc_ids: torch.Tensor,  # (B, T) document index of each token of a packed row

@@ -18,8 +18,8 @@ from .checkpoint import (CheckpointFiles, DamagedCheckpoint, DiskFullError, OutD
                                      save_atomic)
 from .batching import BatchPlan, PackedRows, SFTCollator, plan_batches
 from .mixture import MixedDataset
-from .model import count_parameters, weight_path
-from .fused import fuse, lean_parts
+from .model import attention_upcast, count_parameters, cpu_flags, weight_path
+from .fused import cpu_matmul, fuse, lean_parts
 from .lora import apply_lora, lora_state_dict
 from .generations import generation, load_generation_tokenizer, load_generation_weights
 from .schedule import schedule_lr
@@ -30,9 +30,10 @@ __all__ = ['STEP_CALLBACKS', 'DistInfo', 'init_distributed_mode', 'Logger', 'lm_
            'rng_state', 'set_rng_state', 'MetricsWindow', 'TrainState', 'TrainRun', 'write_record', 'data_tokens',
            'log_step', 'save_checkpoint', 'load_resume', 'epoch_batches', 'optimizer_step', 'validate',
            'validate_when_due', 'log_when_due', 'save_when_due', 'Preempted', 'stop_when_signalled', 'train_epoch',
-           'cpu_bf16_supported', 'autocast_for', 'flatten_optimizer_state', 'preallocate_optimizer_state',
-           'make_optimizer', 'freeze_embeddings', 'batching_args', 'batching_summary', 'compile_model', 'init_wandb',
-           'train_epochs', 'build_model', 'training_data', 'build_data', 'build_run', 'fit', 'train', 'LiveLossPlot']
+           'cpu_bf16_supported', 'autocast_for', 'cpu_summary', 'flatten_optimizer_state',
+           'preallocate_optimizer_state', 'make_optimizer', 'freeze_embeddings', 'batching_args', 'batching_summary',
+           'compile_model', 'init_wandb', 'train_epochs', 'build_model', 'training_data', 'build_data', 'build_run',
+           'fit', 'train', 'LiveLossPlot']
 
 # %% ../nbs/05_trainer.ipynb #46e51b15
 @dataclass
@@ -538,9 +539,7 @@ def cpu_bf16_supported() -> bool:
     "Whether bf16 autocast pays off on this CPU: x86 AMX or AVX512-BF16, or Arm BF16 (`$MINIMIND_SFT_CPU_BF16` = 1 / 0 overrides)."
     force = os.environ.get('MINIMIND_SFT_CPU_BF16')
     if force in ('0', '1'): return force == '1'
-    try: flags = set(Path('/proc/cpuinfo').read_text().split())
-    except OSError: return False
-    return bool(flags & {'amx_bf16', 'avx512_bf16', 'bf16'})
+    return bool(cpu_flags() & {'amx_bf16', 'avx512_bf16', 'bf16'})
 
 def autocast_for(dtype: str, device: str):
     "`(context, note)`: bf16/fp16 autocast on CUDA, bf16 autocast on CPUs with native bf16, else float32 and why."
@@ -552,6 +551,16 @@ def autocast_for(dtype: str, device: str):
                                           'computing in float32 (MINIMIND_SFT_CPU_BF16=1 forces bf16)')
     if dtype == 'float16': return contextlib.nullcontext(), 'float16 autocast is for CUDA: computing in float32 on the CPU'
     return contextlib.nullcontext(), None
+
+def cpu_summary(cfg: TrainConfig) -> str:
+    "The start-up line of a CPU run: threads, what computes the products and the attention, the optimizer."
+    bf16 = cfg.dtype == 'bfloat16' and autocast_for('bfloat16', 'cpu')[1] is None
+    parts = [f'{torch.get_num_threads()} threads']
+    if bf16:
+        upcast = attention_upcast(torch.empty(0, dtype=torch.bfloat16))
+        parts.append(f"bf16 autocast (per-document attention in {'float32' if upcast else 'bf16'})")
+    elif cfg.fused: parts.append(f"float32 products of the lean modules by {'oneDNN' if cpu_matmul() == 'onednn' else 'MKL'}")
+    return 'CPU: ' + ', '.join(parts + ['fused AdamW'])
 
 # %% ../nbs/05_trainer.ipynb #09c290f0
 def flatten_optimizer_state(optimizer: torch.optim.Optimizer) -> int:
@@ -589,8 +598,8 @@ def preallocate_optimizer_state(optimizer: torch.optim.Optimizer):
     flatten_optimizer_state(optimizer)
 
 def make_optimizer(model: torch.nn.Module, lr: float, device: str) -> torch.optim.AdamW:
-    "MiniMind's AdamW (fused on CUDA); on a CPU with its state created up front in one flat block."
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, fused=device.startswith('cuda') or None)
+    "MiniMind's AdamW, fused (one kernel over all parameters, on CUDA and CPU alike); on a CPU with its state created up front in one flat block."
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, fused=device.startswith('cuda') or device == 'cpu' or None)
     if device == 'cpu': preallocate_optimizer_state(opt)
     return opt
 
@@ -785,6 +794,7 @@ def _assemble_run(cfg: TrainConfig, info: DistInfo, on_log) -> TrainRun:
     if info.distributed:
         run.model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[info.local_rank] if cuda else None)
     if note: Logger(f'warning: --dtype {cfg.dtype}: {note}')
+    if info.device == 'cpu': Logger(cpu_summary(cfg))
     unit = 'packed rows' if cfg.packing else 'samples'
     Logger(batching_summary(cfg, info.device))
     Logger(f'{len(plan.dataset):,} samples, {plan.batches_per_epoch} batches of {cfg.batch_size} {unit} per process x '
