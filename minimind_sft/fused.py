@@ -37,7 +37,8 @@ def cpu_matmul() -> str:
 def mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     "`a @ b` for 2-D `a` (n, k) and `b` (k, m), any strides; float32 CPU products without autograd through oneDNN where `cpu_matmul()` says so."
     if (a.dtype == b.dtype == torch.float32 and a.device.type == 'cpu' and a.numel() and b.numel()
-            and not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad)) and cpu_matmul() == 'onednn'):
+            and not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad)) and cpu_matmul() == 'onednn'
+            and not torch.compiler.is_compiling()):  # compiled, the matmul is inductor's to place
         return torch.ops.mkldnn._linear_pointwise(a, b.t(), None, 'none', [], '')  # a @ (b.T).T
     return a @ b
 
