@@ -1014,13 +1014,13 @@ def bench_levers(preset: str = 'small', # settings.ini preset: the model and its
     return res
 
 def format_levers(res: dict) -> str:
-    "`bench_levers`' table: each lever's ms per step, its speed against the default, its losses against the default's."
+    "`bench_levers`' table: each lever's ms per step, its speed as a multiple of the default's, its losses' largest relative difference from the default's."
     m = res['meta']
     default = (f"float32 products by {'oneDNN' if m['default_matmul'] == 'onednn' else 'MKL'}" if m['dtype_run'] == 'float32' else
                f"bf16 autocast, attention in {'float32' if m['default_attention_float32'] else 'bf16'}")
     out = [f"{m['preset']} preset ({m['params'] / 1e6:.1f}M), batch {m['batch_size']} x max_seq_len {m['max_seq_len']}, {m['dtype_run']}, "
            f"{m['cpu']}, {m['threads']} threads; the default here: {default}, fused AdamW",
-           f"  {'step':42} {'ms/step':>8} {'default is':>11} {'losses vs default':>18}"]
+           f"  {'step':42} {'ms/step':>8} {'speed':>11} {'losses vs default':>18}"]
     for name, r in res['rows'].items():
         out.append(f"  {name:42} {r['ms_per_step']:8.0f} {r['speedup']:10.2f}x {r['loss_rel_diff']:18.1e}")
     return '\n'.join(out)
