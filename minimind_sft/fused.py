@@ -14,8 +14,8 @@ from .model import (_CACHE_FIELD, Attention, FeedForward, MiniMindBlock, MiniMin
                     RMSNorm, cpu_flags, masked_ce_sum)
 
 # %% auto #0
-__all__ = ['CPU_MATMUL', 'FUSED', 'LEAN_LMS', 'REFERENCE', 'BLOCK_SLOTS', 'cpu_matmul', 'mm', 'FusedRMSNorm', 'norm_linears',
-           'FusedAttention', 'swiglu', 'FusedFeedForward', 'FusedMiniMindBlock', 'linear_cross_entropy',
+__all__ = ['CPU_MATMUL', 'FUSED', 'LEAN_LMS', 'REFERENCE', 'BLOCK_SLOTS', 'cpu_matmul', 'mm', 'mm_add_', 'FusedRMSNorm',
+           'norm_linears', 'FusedAttention', 'swiglu', 'FusedFeedForward', 'FusedMiniMindBlock', 'linear_cross_entropy',
            'fused_lm_forward', 'code_key', 'register_lean_lm', 'register_lean', 'fuse', 'lean_parts', 'unfuse']
 
 # %% ../nbs/03a_fused.ipynb #ad1e530a
@@ -34,13 +34,20 @@ def cpu_matmul() -> str:
     if CPU_MATMUL is not None: return CPU_MATMUL
     return 'onednn' if {'AuthenticAMD', 'avx512f'} <= cpu_flags() and _onednn_works() else 'mkl'
 
+def _onednn(a: torch.Tensor, b: torch.Tensor) -> bool:
+    "Whether `mm(a, b)` goes to oneDNN: float32 on the CPU, not empty, no autograd, not compiling, and `cpu_matmul()` says so."
+    return (a.dtype == b.dtype == torch.float32 and a.device.type == 'cpu' and a.numel() > 0 and b.numel() > 0
+            and not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad))
+            and not torch.compiler.is_compiling() and cpu_matmul() == 'onednn')  # compiled, the matmul is inductor's to place
+
 def mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     "`a @ b` for 2-D `a` (n, k) and `b` (k, m), any strides; float32 CPU products without autograd through oneDNN where `cpu_matmul()` says so."
-    if (a.dtype == b.dtype == torch.float32 and a.device.type == 'cpu' and a.numel() and b.numel()
-            and not (torch.is_grad_enabled() and (a.requires_grad or b.requires_grad)) and cpu_matmul() == 'onednn'
-            and not torch.compiler.is_compiling()):  # compiled, the matmul is inductor's to place
-        return torch.ops.mkldnn._linear_pointwise(a, b.t(), None, 'none', [], '')  # a @ (b.T).T
+    if _onednn(a, b): return torch.ops.mkldnn._linear_pointwise(a, b.t(), None, 'none', [], '')  # a @ (b.T).T
     return a @ b
+
+def mm_add_(c: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    "`c += a @ b`, in place: `addmm_` (no temporary), or through `mm` where that goes to oneDNN."
+    return c.add_(mm(a, b)) if _onednn(a, b) else c.addmm_(a, b)
 
 # %% ../nbs/03a_fused.ipynb #a0b4d907
 def _rms_rsqrt(x, eps: float):
@@ -101,7 +108,7 @@ class _NormLinearsFn(torch.autograd.Function):
         xn = (nw * n).to(ws[0].dtype)  # recomputed
         gws = [mm(gy.t(), xn) for gy in gys]
         gxn = mm(gys[0], ws[0])
-        for gy, w in zip(gys[1:], ws[1:]): gxn += mm(gy, w)
+        for gy, w in zip(gys[1:], ws[1:]): mm_add_(gxn, gy, w)
         gx, gnw = _rms_backward(n, r, nw, gxn.float(), *ctx.needs_input_grad[:2])
         return gx, gnw, None, *gws
 
@@ -150,7 +157,7 @@ class _SwiGLUFn(torch.autograd.Function):
         xn = (nw * n).to(w1.dtype) if nw is not None else x  # the normalised input, recomputed
         gw1, gw3 = mm(gh1.t(), xn), mm(gh3.t(), xn)
         del xn
-        gx = mm(gh1, w1).add_(mm(gh3, w3))
+        gx = mm_add_(mm(gh1, w1), gh3, w3)
         del gp, gh1, gh3
         gnw = None
         if nw is not None: gx, gnw = _rms_backward(n, r, nw, gx.float(), ctx.needs_input_grad[0], ctx.needs_input_grad[4])
