@@ -823,6 +823,17 @@ def _profile_part(name: str, shapes, dims: dict) -> str:
     if 'autograd' in n or n.endswith(('backward0', 'fn', 'fnbackward')): return 'autograd bookkeeping'   # the engine's own time, Python Functions
     return 'other'
 
+def _step_run(preset: str, out_dir: str, cache_dir: str, max_seq_len: int, batch_size: int, dtype: str, **overrides):
+    "A CPU `TrainRun` of the preset's default step (random weights, the bundled conversations, one epoch), quietly built: what the profile and the levers time."
+    import io
+    from minimind_sft.config import load_config
+    from minimind_sft.trainer import build_run
+    cfg = load_config(preset, **{'data_path': str(_repo_data()/'sft_train.jsonl'), 'tokenizer_path': str(_repo_data()/'tokenizer'),
+                                 'val_data_path': None, 'from_weight': 'none', 'out_dir': out_dir, 'cache_dir': cache_dir,
+                                 'device': 'cpu', 'max_seq_len': max_seq_len, 'batch_size': batch_size, 'dtype': dtype,
+                                 'epochs': 1, 'max_steps': 0, 'use_wandb': False, 'seed': 0, 'num_workers': 0, **overrides})
+    with contextlib.redirect_stdout(io.StringIO()): return build_run(cfg)
+
 def bench_profile(preset: str = 'small', # settings.ini preset: the model and its defaults (padding-free random batches, fused)
                   batch_size: int = 8, # samples per step
                   max_seq_len: int = 512, # MiniMind's max_seq_len
@@ -832,18 +843,13 @@ def bench_profile(preset: str = 'small', # settings.ini preset: the model and it
                   **overrides, # other trainer settings (packing=True, fused=False, ...)
                  ) -> dict:
     "Where a default training step's time goes on this CPU, by part, and its achieved GFLOP/s against the CPU's peak (MFU)."
-    import contextlib, io, warnings, torch
+    import warnings, torch
     from torch.profiler import ProfilerActivity, profile, record_function
-    from minimind_sft.config import load_config
     from minimind_sft.model import count_parameters
-    from minimind_sft.trainer import autocast_for, build_run, epoch_batches, optimizer_step, train_step, unwrap
+    from minimind_sft.trainer import autocast_for, epoch_batches, optimizer_step, train_step, unwrap
     with tempfile.TemporaryDirectory(prefix='profile-') as work, warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        cfg = load_config(preset, **{'data_path': str(_repo_data()/'sft_train.jsonl'), 'tokenizer_path': str(_repo_data()/'tokenizer'),
-                                     'val_data_path': None, 'from_weight': 'none', 'out_dir': f'{work}/out', 'cache_dir': f'{work}/cache',
-                                     'device': 'cpu', 'max_seq_len': max_seq_len, 'batch_size': batch_size, 'dtype': dtype,
-                                     'epochs': 1, 'max_steps': 0, 'use_wandb': False, 'seed': 0, 'num_workers': 0, **overrides})
-        with contextlib.redirect_stdout(io.StringIO()): run = build_run(cfg)
+        run = _step_run(preset, f'{work}/out', f'{work}/cache', max_seq_len, batch_size, dtype, **overrides)
         model = unwrap(run.model)
         lm, n_params = model.config, count_parameters(model)
         ffn = {d for n, p in model.named_parameters() if p.ndim >= 2 and ('feed_forward' in n or '.mlp.' in n) for d in p.shape[-2:]}
@@ -935,11 +941,10 @@ def _switches(lever: dict):
 
 def _lever_applies(lever: dict, bf16: bool) -> bool:
     "Whether a lever changes anything in this run: not the float32 products under bf16, not the attention's dtype in float32, not this CPU's default."
-    import torch
     from minimind_sft.fused import cpu_matmul
-    from minimind_sft.model import attention_upcast
+    from minimind_sft.model import cpu_attention_float32
     if 'matmul' in lever: return not bf16 and lever['matmul'] != cpu_matmul()
-    if 'attention_float32' in lever: return bf16 and lever['attention_float32'] != attention_upcast(torch.empty(0, dtype=torch.bfloat16))
+    if 'attention_float32' in lever: return bf16 and lever['attention_float32'] != cpu_attention_float32()
     return True
 
 def bench_levers(preset: str = 'small', # settings.ini preset: the model and its default step (padding-free random batches, fused)
@@ -952,38 +957,31 @@ def bench_levers(preset: str = 'small', # settings.ini preset: the model and its
                  json_path: str | Path | None = None, # also write the table here
                 ) -> dict:
     "The default CPU training step against the same step with one lever changed: ms per step, speed-up, loss difference."
-    import io, warnings, torch
-    from minimind_sft.config import load_config
+    import warnings, torch
     from minimind_sft.fused import cpu_matmul
-    from minimind_sft.model import attention_upcast, count_parameters
-    from minimind_sft.trainer import (autocast_for, build_run, epoch_batches, optimizer_step, preallocate_optimizer_state,
-                                      train_step, unwrap)
+    from minimind_sft.model import count_parameters, cpu_attention_float32
+    from minimind_sft.trainer import autocast_for, epoch_batches, optimizer_step, preallocate_optimizer_state, train_step, unwrap
     unknown = set(levers or ()) - set(LEVERS)
     if unknown: raise ValueError(f"unknown levers {sorted(unknown)}; known: {', '.join(LEVERS)}")
     bf16 = dtype == 'bfloat16' and autocast_for(dtype, 'cpu')[1] is None
-    chosen = {k: v for k, v in LEVERS.items() if (levers is None or k in levers) and _lever_applies(v, bf16)}
+    chosen = {'default': {}, **{k: v for k, v in LEVERS.items() if (levers is None or k in levers) and _lever_applies(v, bf16)}}
     with tempfile.TemporaryDirectory(prefix='levers-') as work, warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        def make(name, lever):
+        def make(lever):
             settings = {k: v for k, v in lever.items() if k not in ('matmul', 'attention_float32', 'adamw', 'packed_attn')}
-            cfg = load_config(preset, **{'data_path': str(_repo_data()/'sft_train.jsonl'), 'tokenizer_path': str(_repo_data()/'tokenizer'),
-                                         'val_data_path': None, 'from_weight': 'none', 'out_dir': f'{work}/{len(runs)}',
-                                         'cache_dir': f'{work}/cache', 'device': 'cpu', 'max_seq_len': max_seq_len,
-                                         'batch_size': batch_size, 'dtype': dtype, 'epochs': 1, 'max_steps': 0, 'use_wandb': False,
-                                         'seed': 0, 'num_workers': 0, **settings})
-            with contextlib.redirect_stdout(io.StringIO()): run = build_run(cfg)
+            run = _step_run(preset, f'{work}/{len(runs)}', f'{work}/cache', max_seq_len, batch_size, dtype, **settings)
             model = unwrap(run.model)
             if 'packed_attn' in lever: model.config.packed_attn = lever['packed_attn']
             if lever.get('adamw') == 'for-loop':
-                run.optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, fused=False, foreach=False)
+                run.optimizer = torch.optim.AdamW(model.parameters(), lr=run.cfg.learning_rate, fused=False, foreach=False)
                 preallocate_optimizer_state(run.optimizer)
             return run
         runs = {}
-        for name, lever in {'default': {}, **chosen}.items(): runs[name] = make(name, lever)
+        for name, lever in chosen.items(): runs[name] = make(lever)
         batches = [b for (b, _), _ in zip(epoch_batches(runs['default'], 0), range(steps + 2))]
         def step(name, batch, first=False):
             run = runs[name]
-            with _switches({'default': {}, **chosen}[name]):
+            with _switches(chosen[name]):
                 _, _, loss = train_step(run.model, *batch, autocast=run.autocast, first_compiled=first)
                 optimizer_step(run, loss)
             return float(loss)
@@ -1003,11 +1001,11 @@ def bench_levers(preset: str = 'small', # settings.ini preset: the model and its
     base, ref = min(seconds['default']), np.asarray(losses['default'])
     rows = {name: dict(ms_per_step=min(s) * 1000, speedup=base / min(s),
                        loss_rel_diff=float(np.max(np.abs(np.asarray(losses[name]) - ref) / np.abs(ref))),
-                       lever={'default': {}, **chosen}[name]) for name, s in seconds.items()}
+                       lever=chosen[name]) for name, s in seconds.items()}
     res = dict(meta=dict(cpu=cpu_name(), threads=torch.get_num_threads(), torch=torch.__version__, preset=preset,
                          params=count_parameters(model), dtype=dtype, dtype_run='bfloat16' if bf16 else 'float32',
                          batch_size=batch_size, max_seq_len=max_seq_len, steps=steps, rounds=rounds,
-                         default_matmul=cpu_matmul(), default_attention_float32=attention_upcast(torch.empty(0, dtype=torch.bfloat16))),
+                         default_matmul=cpu_matmul(), default_attention_float32=cpu_attention_float32()),
                rows=rows)
     if json_path: _write_json(Path(json_path), res)
     print(format_levers(res))

@@ -21,18 +21,21 @@ __all__ = ['CPU_MATMUL', 'FUSED', 'LEAN_LMS', 'REFERENCE', 'BLOCK_SLOTS', 'cpu_m
 # %% ../nbs/03a_fused.ipynb #ad1e530a
 CPU_MATMUL: Optional[str] = None  # 'onednn' or 'mkl': who multiplies float32 matrices on the CPU in `mm`; None: by the CPU
 
-@functools.cache
 def _onednn_works() -> bool:
-    "Whether PyTorch's oneDNN linear op is there and gives `a @ b` (checked once)."
+    "Whether PyTorch's oneDNN linear op is there and gives `a @ b`."
     try:
         a, b = torch.randn(5, 7), torch.randn(7, 3)
         return bool(torch.allclose(torch.ops.mkldnn._linear_pointwise(a, b.t(), None, 'none', [], ''), a @ b, atol=1e-4))
     except Exception: return False
 
-def cpu_matmul() -> str:
-    "Who multiplies float32 matrices on the CPU in `mm`: `CPU_MATMUL` if set, else oneDNN on AMD CPUs with AVX-512 (where it works), else MKL."
-    if CPU_MATMUL is not None: return CPU_MATMUL
+@functools.cache
+def _cpu_default_matmul() -> str:
+    "This CPU's choice, decided once: oneDNN on AMD CPUs with AVX-512 where the op works, else MKL."
     return 'onednn' if {'AuthenticAMD', 'avx512f'} <= cpu_flags() and _onednn_works() else 'mkl'
+
+def cpu_matmul() -> str:
+    "Who multiplies float32 matrices on the CPU in `mm`: `CPU_MATMUL` if set, else this CPU's choice (oneDNN on AMD CPUs with AVX-512, else MKL)."
+    return CPU_MATMUL if CPU_MATMUL is not None else _cpu_default_matmul()
 
 def _onednn(a: torch.Tensor, b: torch.Tensor) -> bool:
     "Whether `mm(a, b)` goes to oneDNN: float32 on the CPU, not empty, no autograd, not compiling, and `cpu_matmul()` says so."

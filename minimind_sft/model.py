@@ -20,13 +20,13 @@ from transformers.utils import ModelOutput
 
 # %% auto #0
 __all__ = ['CPU_ATTENTION_FLOAT32', 'LMConfig', 'RMSNorm', 'rope_cos_sin', 'apply_rope', 'flex_attention_works', 'repeat_kv',
-           'Attention', 'attention_mask_4d', 'document_positions', 'document_mask', 'cpu_flags', 'attention_upcast',
-           'DocumentSegments', 'document_segments', 'document_block_mask', 'compute_dtype', 'packed_attention',
-           'additive_mask', 'ffn_hidden_dim', 'FeedForward', 'MoEGate', 'route_to_experts', 'MOEFeedForward',
-           'MiniMindBlock', 'MiniMindOutput', 'causal_lm_loss', 'masked_ce_sum', 'MiniMindLM', 'register_auto',
-           'register_auto_classes', 'count_parameters', 'preset_configs', 'weight_path', 'convert_to_hf_layout',
-           'convert_from_hf_layout', 'config_from_state_dict', 'read_state_dict', 'load_state_strictly', 'load_weights',
-           'as_llama']
+           'Attention', 'attention_mask_4d', 'document_positions', 'document_mask', 'cpu_flags',
+           'cpu_attention_float32', 'attention_upcast', 'DocumentSegments', 'document_segments', 'document_block_mask',
+           'compute_dtype', 'packed_attention', 'additive_mask', 'ffn_hidden_dim', 'FeedForward', 'MoEGate',
+           'route_to_experts', 'MOEFeedForward', 'MiniMindBlock', 'MiniMindOutput', 'causal_lm_loss', 'masked_ce_sum',
+           'MiniMindLM', 'register_auto', 'register_auto_classes', 'count_parameters', 'preset_configs', 'weight_path',
+           'convert_to_hf_layout', 'convert_from_hf_layout', 'config_from_state_dict', 'read_state_dict',
+           'load_state_strictly', 'load_weights', 'as_llama']
 
 # %% ../nbs/03_model.ipynb #efccf822
 class LMConfig(PretrainedConfig):
@@ -247,10 +247,13 @@ def cpu_flags() -> frozenset:
 
 CPU_ATTENTION_FLOAT32: Optional[bool] = None  # per-document attention under CPU bf16 autocast in float32; None: where the CPU has no AMX
 
-def attention_upcast(q: torch.Tensor) -> bool:
-    "Whether per-document attention computes in float32 although `q` is bf16 (CPU autocast; see `CPU_ATTENTION_FLOAT32`)."
-    if q.dtype != torch.bfloat16 or q.device.type != 'cpu': return False
+def cpu_attention_float32() -> bool:
+    "Whether per-document attention under CPU bf16 autocast computes in float32: `CPU_ATTENTION_FLOAT32` if set, else where the CPU has no AMX."
     return CPU_ATTENTION_FLOAT32 if CPU_ATTENTION_FLOAT32 is not None else 'amx_bf16' not in cpu_flags()
+
+def attention_upcast(q: torch.Tensor) -> bool:
+    "Whether per-document attention computes in float32 although `q` is bf16 (CPU autocast; see `cpu_attention_float32`)."
+    return q.dtype == torch.bfloat16 and q.device.type == 'cpu' and cpu_attention_float32()
 
 @dataclass
 class DocumentSegments:

@@ -18,7 +18,7 @@ from .checkpoint import (CheckpointFiles, DamagedCheckpoint, DiskFullError, OutD
                                      save_atomic)
 from .batching import BatchPlan, PackedRows, SFTCollator, plan_batches
 from .mixture import MixedDataset
-from .model import attention_upcast, count_parameters, cpu_flags, weight_path
+from .model import count_parameters, cpu_attention_float32, cpu_flags, weight_path
 from .fused import cpu_matmul, fuse, lean_parts
 from .lora import apply_lora, lora_state_dict
 from .generations import generation, load_generation_tokenizer, load_generation_weights
@@ -557,8 +557,7 @@ def cpu_summary(cfg: TrainConfig) -> str:
     bf16 = cfg.dtype == 'bfloat16' and autocast_for('bfloat16', 'cpu')[1] is None
     parts = [f'{torch.get_num_threads()} threads']
     if bf16:
-        upcast = attention_upcast(torch.empty(0, dtype=torch.bfloat16))
-        parts.append(f"bf16 autocast (per-document attention in {'float32' if upcast else 'bf16'})")
+        parts.append(f"bf16 autocast (per-document attention in {'float32' if cpu_attention_float32() else 'bf16'})")
     elif cfg.fused: parts.append(f"float32 products of the lean modules by {'oneDNN' if cpu_matmul() == 'onednn' else 'MKL'}")
     return 'CPU: ' + ', '.join(parts + ['fused AdamW'])
 
